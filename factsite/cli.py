@@ -1,0 +1,110 @@
+"""Command line: `build` (default), `check`, `new`, `serve`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import BuildFailed, Problems
+from .pipeline import build, load_and_check
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=Path("site_config.yaml"),
+                        help="site configuration file (default: site_config.yaml)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="build.py", description="Build a static fact-check site.")
+    _common(parser)
+    parser.add_argument("--output", type=Path, help="output folder (default: output_dir from the config)")
+    parser.add_argument("--base-url", help="override base_url, e.g. https://example.org/factcheck/")
+    sub = parser.add_subparsers(dest="command")
+
+    b = sub.add_parser("build", help="build the site (the default)")
+    _common(b)
+    b.add_argument("--output", type=Path, help="output folder (default: output_dir from the config)")
+    b.add_argument("--base-url", help="override base_url, e.g. https://example.org/factcheck/")
+
+    c = sub.add_parser("check", help="check content, config and quotes; write nothing")
+    _common(c)
+    c.add_argument("--format", choices=["text", "json"], default="text")
+
+    n = sub.add_parser("new", help="create a new entry with every field")
+    _common(n)
+    n.add_argument("kind", choices=["claim", "speaker", "event", "source", "page"])
+    n.add_argument("title", help="title or name; the file name (slug) derives from it")
+
+    s = sub.add_parser("serve", help="live preview on http://127.0.0.1:8000/")
+    _common(s)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def _print_problems(problems: Problems) -> None:
+    if problems.items:
+        print(problems.format_text(), file=sys.stderr)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    try:
+        result = build(args.config, output_dir=args.output, base_url=args.base_url)
+    except BuildFailed as failed:
+        _print_problems(failed.problems)
+        print("Build failed: nothing was published; the previous output is unchanged.", file=sys.stderr)
+        return 1
+    _print_problems(result.problems) if result.problems.items else None
+    stats = result.stats
+    assert stats is not None and result.config is not None
+    print(f"Built {result.pages} pages ({len(result.files)} files, {stats.bytes / 1024:.0f} KiB) "
+          f"into {result.config.output_dir} in {result.seconds:.2f}s: "
+          f"{stats.written} written, {stats.unchanged} unchanged, {stats.removed} removed.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    problems = Problems()
+    _config, site = load_and_check(args.config, problems)
+    if args.format == "json":
+        print(problems.format_json())
+    else:
+        if problems.items:
+            print(problems.format_text())
+        elif site is not None:
+            print(f"All good: {len(site.claims)} claims, {len(site.speakers)} speakers, "
+                  f"{len(site.events)} events, {len(site.sources)} sources checked; "
+                  f"{sum(len(c.appearances) for c in site.claims)} quotations verified.")
+    return 1 if problems.errors else 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import create_entry
+
+    problems = Problems()
+    path = create_entry(args.config, args.kind, args.title, problems)
+    _print_problems(problems)
+    if path is None:
+        return 1
+    print(f"Created {path}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(args.config, host=args.host, port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "build"
+    handlers = {"build": cmd_build, "check": cmd_check, "new": cmd_new, "serve": cmd_serve}
+    if command != "build":
+        args.output = getattr(args, "output", None)
+    try:
+        return handlers[command](args)
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130

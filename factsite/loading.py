@@ -1,0 +1,135 @@
+"""Walk content/ once and read every entry file into a RawEntry.
+
+Reading is where hostile files are met: bad encodings, binary junk, huge
+files, links leading out of content/. Each becomes a located problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Location, Problems
+from .frontmatter import FrontMatterError, split_front_matter
+from .schema import KINDS
+from .urls import slugify
+from .yamlread import YamlDoc, parse_yaml
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class RawEntry:
+    kind: str  # claims | speakers | events | sources | pages
+    path: Path
+    shown: str  # path as printed in messages, relative to the project
+    slug: str
+    doc: YamlDoc
+    body: str
+    body_line: int
+    digest: str  # hash of the file's bytes, for caches
+
+    def location(self, path: tuple = ()) -> Location:
+        line, column = self.doc.position(path)
+        return Location(self.shown, line, column)
+
+
+def _decode(data: bytes, shown: str, problems: Problems) -> str | None:
+    if b"\x00" in data:
+        problems.error(Location(shown, data[: data.index(b"\x00")].count(b"\n") + 1),
+                       "the file contains binary data (a NUL byte)",
+                       "entries must be UTF-8 text; remove the file or save it as text")
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        problems.error(Location(shown, line, column),
+                       f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                       "re-save the file as UTF-8 in your editor")
+        return None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_entry(kind: str, path: Path, shown: str, problems: Problems) -> RawEntry | None:
+    """One file to a RawEntry; None (with problems recorded) if it cannot be used."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            problems.error(Location(shown), f"the file is too large ({size:,} bytes)",
+                           f"entries are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB; split or trim it")
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.error(Location(shown), f"cannot read the file: {exc.strerror}", "check its permissions")
+        return None
+    if not data.strip():
+        problems.error(Location(shown, 1), "the file is empty",
+                       "add front matter (see the README) or delete the file")
+        return None
+    text = _decode(data, shown, problems)
+    if text is None:
+        return None
+    try:
+        split = split_front_matter(text)
+    except FrontMatterError as exc:
+        problems.error(Location(shown, exc.line), exc.message, exc.hint)
+        return None
+    doc, yaml_errors = parse_yaml(split.header, split.header_line - 1)
+    for err in yaml_errors:
+        problems.error(Location(shown, err.line, err.column), err.message, err.hint)
+    if doc is None:
+        return None
+    if not isinstance(doc.data, dict):
+        problems.error(Location(shown, split.header_line),
+                       "the front matter must be a set of `field: value` lines",
+                       "see the README for the fields of this kind of entry")
+        return None
+    slug = slugify(path.stem)
+    return RawEntry(kind, path, shown, slug, doc, split.body, split.body_line,
+                    hashlib.blake2b(data, digest_size=16).hexdigest())
+
+
+def load_content(content_dir: Path, project_root: Path, problems: Problems) -> list[RawEntry]:
+    """Every *.md entry under content/<kind>/, in a stable order."""
+    entries: list[RawEntry] = []
+    root = content_dir.resolve()
+
+    def shown(path: Path) -> str:
+        try:
+            return path.relative_to(project_root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    if not content_dir.is_dir():
+        problems.error(Location(shown(content_dir)), "the content folder does not exist",
+                       "create it, or set content_dir in site_config.yaml")
+        return entries
+    for dirpath, dirnames, filenames in os.walk(content_dir):
+        dirnames.sort()
+        here = Path(dirpath)
+        relative = here.relative_to(content_dir)
+        kind = relative.parts[0] if relative.parts else ""
+        for name in sorted(filenames):
+            path = here / name
+            if name.startswith(".") or name.endswith("~"):
+                continue  # editor swap and backup files
+            if path.is_symlink() and root not in path.resolve().parents:
+                problems.error(Location(shown(path)), "this link points outside the content folder",
+                               "copy the file into content/ instead of linking to it")
+                continue
+            if not name.endswith(".md"):
+                problems.warning(Location(shown(path)), "ignored: not a .md file",
+                                 "entries are Markdown files ending in .md")
+                continue
+            if kind not in KINDS or len(relative.parts) != 1:
+                problems.warning(Location(shown(path)), "ignored: not inside a known content folder",
+                                 f"put entries directly in content/{{{','.join(KINDS)}}}/")
+                continue
+            entry = read_entry(kind, path, shown(path), problems)
+            if entry is not None:
+                entries.append(entry)
+    return entries

@@ -1,0 +1,161 @@
+"""The content model: plain dataclasses, cross-linked once by `validate`.
+
+Objects compare by identity (eq=False) because they point at each other:
+a speaker lists its claims and each claim points back at its speaker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .config import SiteConfig, Verdict
+
+
+@dataclass(eq=False)
+class Entry:
+    slug: str
+    source_path: str  # as shown in messages, relative to the project
+    body: str  # Markdown (or, for sources, the archived plain text)
+    body_line: int
+    digest: str
+    draft: bool
+    body_html: str = ""  # filled by the markup stage
+
+    section = ""
+
+    @property
+    def url(self) -> str:
+        """Site-relative path with a trailing slash: 'claims/x/'."""
+        return f"{self.section}/{self.slug}/"
+
+
+@dataclass(eq=False)
+class Speaker(Entry):
+    name: str = ""
+    role: str = ""
+    organisation: str | None = None
+    country: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    claims: list["Claim"] = field(default_factory=list)  # newest first
+
+    section = "speakers"
+
+    @property
+    def title(self) -> str:
+        return self.name
+
+
+@dataclass(eq=False)
+class Event(Entry):
+    name: str = ""
+    date: dt.date = dt.date.min
+    end_date: dt.date | None = None
+    place: str = ""
+    claims: list["Claim"] = field(default_factory=list)  # in time order
+    sources: list["Source"] = field(default_factory=list)
+
+    section = "events"
+
+    @property
+    def title(self) -> str:
+        return self.name
+
+
+@dataclass(eq=False)
+class Source(Entry):
+    outlet: str = ""
+    title: str = ""
+    url_original: str = ""
+    published: dt.date = dt.date.min
+    language: str = ""
+    author: str | None = None
+    retrieved: dt.date = dt.date.min
+    archive_url: str | None = None
+    paragraphs: list[str] = field(default_factory=list)
+    claims: list["Claim"] = field(default_factory=list)
+
+    section = "sources"
+
+
+@dataclass(eq=False)
+class Segment:
+    """A run of text, marked when it is the quote (in context) or a difference."""
+    text: str
+    marked: bool
+
+
+@dataclass(eq=False)
+class Appearance:
+    source: Source
+    wording: str
+    indirect: bool
+    context: list[Segment] = field(default_factory=list)  # passage with the quote marked
+    text_fragment: str = ""  # '#:~:text=...' for the link to the original
+    diff: list[Segment] = field(default_factory=list)  # wording with differences marked
+
+
+@dataclass(eq=False)
+class Tag:
+    slug: str
+    name: str
+    claims: list["Claim"] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"tags/{self.slug}/"
+
+    @property
+    def title(self) -> str:
+        return self.name
+
+
+@dataclass(eq=False)
+class Claim(Entry):
+    quote: str = ""
+    speaker: Speaker | None = None
+    event: Event | None = None
+    said: dt.date = dt.date.min
+    verdict: Verdict | None = None
+    appearances: list[Appearance] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
+    summary: str | None = None
+    reviewed: dt.date = dt.date.min
+    updated: dt.date | None = None
+
+    section = "claims"
+
+    @property
+    def title(self) -> str:
+        """The quote, shortened for <title>, breadcrumbs and feeds."""
+        words = self.quote.split()
+        return self.quote if len(words) <= 14 else " ".join(words[:14]) + " …"
+
+
+@dataclass(eq=False)
+class Page(Entry):
+    title: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"{self.slug}/"
+
+
+@dataclass(eq=False)
+class Site:
+    config: SiteConfig
+    claims: list[Claim]  # newest first (said, then slug)
+    speakers: list[Speaker]  # by name
+    events: list[Event]  # newest first
+    sources: list[Source]  # newest first
+    tags: list[Tag]  # by name
+    pages: list[Page]
+    preview: bool = False  # drafts included (the `serve` preview)
+
+    def verdict_counts(self, claims: list[Claim]) -> list[tuple[Verdict, int]]:
+        """Counts per verdict, every verdict of the scale in scale order (zeros kept)."""
+        counts = {v.id: 0 for v in self.config.verdicts}
+        for claim in claims:
+            assert claim.verdict is not None
+            counts[claim.verdict.id] += 1
+        return [(v, counts[v.id]) for v in self.config.verdicts]

@@ -1,0 +1,106 @@
+"""Jinja rendering: one environment per process, pages rendered to bytes.
+
+Autoescape is on for HTML and XML, undefined variables are errors, and a
+template mistake becomes a Problem at the template's own file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .config import SiteConfig
+from .errors import Location, Problems, display_path
+from .urls import absolute
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
+@dataclass
+class PageSpec:
+    """One output file: where it goes, which template draws it, with what."""
+    path: str  # site-relative: 'claims/x/' (a folder, index.html inside) or 'feed.xml'
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def format_date(value: Any) -> str:
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def make_environment(config: SiteConfig, static_hashes: dict[str, str]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(config.templates_dir)),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    base = config.base_path
+
+    def url(target: Any) -> str:
+        """Root-relative URL of an entry, a section path ('claims/'), or '' for home."""
+        path = target if isinstance(target, str) else target.url
+        return base + path
+
+    def static(name: str) -> str:
+        return f"{base}static/{name}?v={static_hashes.get(name, '0')[:10]}"
+
+    env.globals.update(config=config, url=url, static=static,
+                       absolute=lambda path: absolute(config.base_url, url(path)))
+    env.filters["date"] = format_date
+    return env
+
+
+class Renderer:
+    def __init__(self, env: jinja2.Environment, site: Any, problems: Problems):
+        self.env, self.site, self.problems = env, site, problems
+        self.templates_dir = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
+
+    def render(self, spec: PageSpec) -> bytes | None:
+        try:
+            template = self.env.get_template(spec.template)
+            html = template.render(site=self.site, page_path=spec.path, **spec.context)
+        except jinja2.TemplateSyntaxError as exc:
+            self._report(exc.filename or spec.template, exc.lineno, f"template syntax error: {exc.message}",
+                         "fix the tag at this line; every {% block %}/{% if %}/{% for %} needs its end tag")
+            return None
+        except jinja2.TemplateNotFound as exc:
+            self._report(spec.template, 0, f"template not found: {exc.name}",
+                         f"create {exc.name} in {self.templates_dir}")
+            return None
+        except Exception as exc:  # a runtime error inside a template
+            filename, line = self._template_frame(exc)
+            hint = ("the variable does not exist here; check its spelling or pass it from the page"
+                    if isinstance(exc, jinja2.UndefinedError) else "check the expression at this line")
+            self._report(filename or spec.template, line,
+                         f"template error while rendering /{spec.path}: {exc}", hint)
+            return None
+        return html.encode("utf-8")
+
+    def _template_frame(self, exc: BaseException) -> tuple[str | None, int]:
+        """The innermost traceback frame that belongs to a template file."""
+        found: tuple[str | None, int] = (None, 0)
+        for frame in traceback.extract_tb(exc.__traceback__):
+            if frame.filename and frame.filename.endswith((".html", ".xml", ".txt", ".json")):
+                found = (frame.filename, frame.lineno or 0)
+        return found
+
+    def _report(self, filename: str, line: int | None, message: str, hint: str) -> None:
+        path = Path(filename)
+        if not path.is_absolute():
+            path = self.templates_dir / filename
+        self.problems.error(Location(display_path(path, Path.cwd()), line or 0), message, hint)
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+

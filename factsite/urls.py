@@ -1,0 +1,85 @@
+"""Slugs, URLs and output paths, derived in one place.
+
+Every output path goes through `safe_output_path`, which compares resolved
+paths (not string prefixes) so no slug or field can write outside the output
+folder.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from slugify import slugify as _slugify
+
+# Serbian letters whose generic transliteration reads wrongly ("ћ" -> "tsh");
+# these follow Serbian Latin spelling before accents are dropped.
+_SERBIAN = [
+    ["Ђ", "Dj"], ["ђ", "dj"], ["Ћ", "C"], ["ћ", "c"], ["Џ", "Dz"], ["џ", "dz"],
+    ["Ј", "J"], ["ј", "j"], ["Љ", "Lj"], ["љ", "lj"], ["Њ", "Nj"], ["њ", "nj"],
+    ["Đ", "Dj"], ["đ", "dj"],
+]
+
+# Names Windows refuses as file or folder names, whatever the extension.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+             *(f"lpt{i}" for i in range(10))}
+
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+# Letters shared with Russian that Serbian spells differently in Latin (ч is
+# "č", not "ch"); applied only when a Serbian-only letter shows the text is Serbian.
+_SERBIAN_SHARED = [["Ч", "C"], ["ч", "c"], ["Ш", "S"], ["ш", "s"], ["Ж", "Z"], ["ж", "z"],
+                   ["Ц", "C"], ["ц", "c"]]
+_SERBIAN_ONLY = re.compile("[ЂђЋћЏџЈјЉљЊњ]")
+
+
+def slugify(text: str) -> str:
+    """ASCII, lowercase, hyphenated: 'Aleksandar Vučić' and 'Вучић' -> '...vucic'."""
+    replacements = _SERBIAN + (_SERBIAN_SHARED if _SERBIAN_ONLY.search(text) else [])
+    return _slugify(text, replacements=replacements, max_length=80, word_boundary=True)
+
+
+def slug_problem(slug: str) -> str | None:
+    """Why a slug cannot be used as a folder name, or None if it can."""
+    if not slug:
+        return "the slug is empty"
+    if not _SLUG_RE.match(slug):
+        return f"the slug {slug!r} has characters other than a-z, 0-9 and single hyphens"
+    if slug in _RESERVED:
+        return f"the slug {slug!r} is a reserved file name on Windows"
+    return None
+
+
+def base_path(base_url: str) -> str:
+    """The path part of base_url, always with a trailing slash: '/factcheck/'."""
+    path = urlsplit(base_url).path or "/"
+    if not path.endswith("/"):
+        path += "/"
+    return path
+
+
+def absolute(base_url: str, url: str) -> str:
+    """Turn a site path ('/factcheck/claims/x/') into a full URL for feeds and sitemaps."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}{url}"
+
+
+def page_file(url_path: str) -> str:
+    """Site-relative URL path ('claims/x/') to the file that serves it ('claims/x/index.html')."""
+    if url_path == "" or url_path.endswith("/"):
+        return url_path + "index.html"
+    return url_path
+
+
+def safe_output_path(root: Path, relative: str) -> Path:
+    """Join a relative output path to root, refusing anything that leaves root."""
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or ".." in pure.parts or relative.startswith(("\\", "/")):
+        raise ValueError(f"output path {relative!r} is not inside the output folder")
+    target = (root / pure).resolve()
+    root_resolved = root.resolve()
+    if target != root_resolved and root_resolved not in target.parents:
+        raise ValueError(f"output path {relative!r} resolves outside the output folder")
+    return target

@@ -1,0 +1,220 @@
+"""Raw entries to the cross-linked model, collecting every problem on the way.
+
+Nothing here writes files. Each check reports at the position of the field it
+is about, so editors land on the right line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from typing import Any, Callable
+
+from .config import SiteConfig
+from .errors import Location, Problems
+from .loading import RawEntry
+from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
+from .quotes import Found, SourceText, compare_wordings
+from .schema import KINDS, check_record
+from .urls import slug_problem, slugify
+
+# Top-level folders the generator itself writes; a page may not take their names.
+RESERVED_PAGE_SLUGS = {"claims", "speakers", "events", "sources", "tags", "verdicts", "search",
+                       "static", "feeds", "404", "index", "page"}
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [re.sub(r"\s*\n\s*", " ", p.strip()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+class _Index:
+    """Entries of one kind by slug, resolving references written as slug or as name."""
+
+    def __init__(self, kind: str, entries: dict[str, Entry], drafts: set[str]):
+        self.kind, self.entries, self.drafts = kind, entries, drafts
+
+    def resolve(self, value: str) -> tuple[Any, str]:
+        slug = slugify(value)
+        if slug in self.entries:
+            return self.entries[slug], ""
+        if slug in self.drafts:
+            return None, f"`{value}` is a draft and is not published; publish it or remove the reference"
+        close = difflib.get_close_matches(slug, list(self.entries), n=1, cutoff=0.6)
+        if close:
+            return None, f"did you mean `{close[0]}`?"
+        return None, f"create content/{self.kind}/{slug}.md, or use one of the existing file names"
+
+
+def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
+               *, preview: bool = False) -> Site:
+    """Check every entry and link them; problems are recorded, never raised."""
+
+    def reporter(entry: RawEntry) -> Callable[[tuple[Any, ...], str, str], None]:
+        def report(path: tuple[Any, ...], message: str, hint: str) -> None:
+            problems.error(entry.location(path), message, hint)
+        return report
+
+    by_kind: dict[str, list[tuple[RawEntry, dict[str, Any]]]] = defaultdict(list)
+    drafts: dict[str, set[str]] = defaultdict(set)
+    first_path: dict[tuple[str, str], str] = {}
+    for entry in raw:
+        values = check_record(entry.doc.data, KINDS[entry.kind], reporter(entry))
+        why = slug_problem(entry.slug)
+        if why:
+            problems.error(Location(entry.shown, 1), f"this file name cannot make a web address: {why}",
+                           "rename the file using letters or digits, e.g. my-claim.md")
+            continue
+        if entry.kind == "pages" and entry.slug in RESERVED_PAGE_SLUGS:
+            problems.error(Location(entry.shown, 1), f"the page name {entry.slug!r} is used by the site itself",
+                           "rename the file, e.g. about.md")
+            continue
+        key = (entry.kind, entry.slug)
+        if key in first_path:
+            problems.error(Location(entry.shown, 1),
+                           f"the slug {entry.slug!r} is already used by {first_path[key]}",
+                           "file names must differ by more than case or accents; rename one of them")
+            continue
+        first_path[key] = entry.shown
+        if values.get("draft") and not preview:
+            drafts[entry.kind].add(entry.slug)
+            continue
+        by_kind[entry.kind].append((entry, values))
+
+    def common(entry: RawEntry, values: dict[str, Any]) -> dict[str, Any]:
+        return dict(slug=entry.slug, source_path=entry.shown, body=entry.body, body_line=entry.body_line,
+                    digest=entry.digest, draft=bool(values["draft"]))
+
+    speakers = {e.slug: Speaker(**common(e, v), name=v["name"] or e.slug, role=v["role"] or "",
+                                organisation=v["organisation"], country=v["country"],
+                                aliases=v["aliases"] or [])
+                for e, v in by_kind["speakers"]}
+    events: dict[str, Event] = {}
+    for e, v in by_kind["events"]:
+        event = Event(**common(e, v), name=v["name"] or e.slug, date=v["date"] or Event.date,
+                      end_date=v["end_date"], place=v["place"] or "")
+        if event.end_date and v["date"] and event.end_date < event.date:
+            problems.error(e.location(("end_date",)), "end_date is before date",
+                           "swap the two dates, or fix the typo")
+        events[e.slug] = event
+    sources = {e.slug: Source(**common(e, v), outlet=v["outlet"] or "", title=v["title"] or e.slug,
+                              url_original=v["url"] or "", published=v["published"] or Source.published,
+                              language=v["language"] or config.language, author=v["author"],
+                              retrieved=v["retrieved"] or Source.retrieved, archive_url=v["archive_url"],
+                              paragraphs=_paragraphs(e.body))
+               for e, v in by_kind["sources"]}
+    for e, v in by_kind["sources"]:
+        if not sources[e.slug].paragraphs:
+            problems.error(Location(e.shown, e.body_line), "the source has no archived text",
+                           "paste the article's text below the front matter")
+    pages = [Page(**common(e, v), title=v["title"] or e.slug) for e, v in by_kind["pages"]]
+
+    indexes = {
+        "speakers": _Index("speakers", speakers, drafts["speakers"]),  # type: ignore[arg-type]
+        "events": _Index("events", events, drafts["events"]),  # type: ignore[arg-type]
+        "sources": _Index("sources", sources, drafts["sources"]),  # type: ignore[arg-type]
+    }
+    texts: dict[str, SourceText] = {}
+
+    def source_text(source: Source) -> SourceText:
+        if source.slug not in texts:
+            texts[source.slug] = SourceText("\n\n".join(source.paragraphs))
+        return texts[source.slug]
+
+    tags: dict[str, Tag] = {}
+    claims: list[Claim] = []
+    for e, v in by_kind["claims"]:
+        report = reporter(e)
+        claim = Claim(**common(e, v), quote=v["quote"] or "", said=v["said"] or Claim.said,
+                      summary=v["summary"], reviewed=v["reviewed"] or Claim.reviewed, updated=v["updated"])
+        ok = all(v[name] is not None for name in ("quote", "said", "reviewed"))
+        for field, index in (("speaker", indexes["speakers"]), ("event", indexes["events"])):
+            if v[field] is None:
+                continue
+            target, hint = index.resolve(v[field])
+            if target is None:
+                report((field,), f"unknown {field} `{v[field]}`", hint)
+                ok = False
+            setattr(claim, field, target)
+        if v["verdict"] is not None:
+            claim.verdict = config.verdict(v["verdict"])
+            if claim.verdict is None:
+                ids = [x.id for x in config.verdicts]
+                close = difflib.get_close_matches(v["verdict"], ids, n=1, cutoff=0.5)
+                report(("verdict",), f"`{v['verdict']}` is not a verdict of this site's scale",
+                       f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(ids)}")
+        ok = ok and claim.verdict is not None and claim.speaker is not None
+        quote_found = False
+        for i, item in enumerate(v["appearances"] or []):
+            if item["source"] is None:
+                ok = False
+                continue
+            source, hint = indexes["sources"].resolve(item["source"])
+            if source is None:
+                report(("appearances", i, "source"), f"unknown source `{item['source']}`", hint)
+                ok = False
+                continue
+            wording = item["wording"] or claim.quote
+            appearance = Appearance(source=source, wording=wording, indirect=bool(item["indirect"]))
+            text = source_text(source)
+            if not wording:
+                continue
+            match = text.find(wording)
+            if isinstance(match, Found):
+                appearance.context = text.context(match.spans)
+                appearance.text_fragment = text.text_fragment(match.spans)
+            else:
+                at = ("appearances", i, "wording") if item["wording"] else ("quote",)
+                detail = "; ".join(match.differences)
+                closest = f'closest passage: "{match.closest}"' if match.closest else "no similar passage"
+                report(at, f'the wording is not in {source.source_path}: "{match.fragment}"',
+                       f"{closest} — {detail}")
+                ok = False
+            if claim.quote and not quote_found and isinstance(text.find(claim.quote), Found):
+                quote_found = True
+            claim.appearances.append(appearance)
+        if claim.quote and claim.appearances and not quote_found:
+            report(("quote",), "the quote does not occur in any of its appearances' sources",
+                   "the quote must be the words of one source; put other outlets' words in `wording`")
+            ok = False
+        for name in v["tags"] or []:
+            slug = slugify(name)
+            if not slug:
+                report(("tags",), f"the tag {name!r} has no letters or digits", "write a word")
+                continue
+            tag = tags.setdefault(slug, Tag(slug, name))
+            if claim not in tag.claims:
+                tag.claims.append(claim)
+                claim.tags.append(tag)
+        if len(claim.appearances) > 1:
+            first = claim.appearances[0]
+            for other in claim.appearances[1:]:
+                first.diff, other.diff = compare_wordings(first.wording, other.wording)
+        if ok:
+            claims.append(claim)
+
+    claims.sort(key=lambda c: (c.said, c.slug), reverse=True)
+    for claim in claims:
+        assert claim.speaker is not None
+        claim.speaker.claims.append(claim)
+        if claim.event is not None:
+            claim.event.claims.append(claim)
+        for appearance in claim.appearances:
+            if claim not in appearance.source.claims:
+                appearance.source.claims.append(claim)
+    for event in events.values():
+        event.claims.reverse()  # time order, oldest first
+        seen = {a.source for c in event.claims for a in c.appearances}
+        event.sources = sorted(seen, key=lambda s: (s.published, s.slug))
+    for tag in tags.values():
+        tag.claims = [c for c in claims if tag in c.tags]
+    return Site(
+        config=config,
+        claims=claims,
+        speakers=sorted(speakers.values(), key=lambda s: (s.name.casefold(), s.slug)),
+        events=sorted(events.values(), key=lambda e: (e.date, e.slug), reverse=True),
+        sources=sorted(sources.values(), key=lambda s: (s.published, s.slug), reverse=True),
+        tags=sorted((t for t in tags.values() if t.claims), key=lambda t: (t.name.casefold(), t.slug)),
+        pages=sorted(pages, key=lambda p: p.slug),
+        preview=preview,
+    )

@@ -1,0 +1,123 @@
+"""Safe YAML with positions: data plus the line and column of every key.
+
+The loader is PyYAML's safe loader (the C one when available) with the YAML
+1.1 surprises switched off: only true/false are booleans (so `country: NO`
+stays the text "NO") and dates stay text until the schema parses them, so a
+bad date is a located error instead of a crash in the constructor.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+try:
+    _BaseLoader: type = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _BaseLoader = yaml.SafeLoader
+
+Path_ = tuple[Any, ...]
+
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader with YAML 1.2-like booleans and no implicit timestamps."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    ]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+for _first in "tTfF":
+    _Loader.yaml_implicit_resolvers.setdefault(_first, []).insert(
+        0, ("tag:yaml.org,2002:bool", _BOOL)
+    )
+
+
+@dataclass
+class YamlError:
+    line: int  # 1-based, in the file
+    column: int
+    message: str
+    hint: str
+
+
+@dataclass
+class YamlDoc:
+    data: Any
+    # (key,) or ("appearances", 0, "source") -> (line, column), 1-based in the file
+    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path_) -> tuple[int, int]:
+        """The closest known position for a path: the key itself, else its parent."""
+        while path:
+            if path in self.marks:
+                return self.marks[path]
+            path = path[:-1]
+        return self.marks.get((), (0, 0))
+
+
+def _index(node: yaml.Node, path: Path_, offset: int, doc: YamlDoc, errors: list[YamlError]) -> None:
+    doc.marks.setdefault(path, (node.start_mark.line + 1 + offset, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            line, col = key_node.start_mark.line + 1 + offset, key_node.start_mark.column + 1
+            if key in seen:
+                errors.append(YamlError(line, col, f"the key {key!r} is given twice",
+                                        "delete one of the two; YAML would silently keep the last"))
+            seen.add(key)
+            doc.marks[path + (key,)] = (line, col)
+            _index(value_node, path + (key,), offset, doc, errors)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(item, path + (i,), offset, doc, errors)
+
+
+def parse_yaml(text: str, line_offset: int = 0) -> tuple[YamlDoc | None, list[YamlError]]:
+    """Parse one YAML document; positions are shifted by line_offset lines."""
+    errors: list[YamlError] = []
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return YamlDoc(None), errors
+        doc = YamlDoc(None)
+        _index(node, (), line_offset, doc, errors)
+        doc.data = loader.construct_document(node)
+        return doc, errors
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 1 + line_offset) if mark else line_offset + 1
+        col = (mark.column + 1) if mark else 0
+        problem = exc.problem or str(exc)
+        errors.append(YamlError(line, col, f"YAML syntax error: {problem}", _yaml_hint(problem)))
+        return None, errors
+    except yaml.YAMLError as exc:
+        errors.append(YamlError(line_offset + 1, 0, f"YAML error: {exc}", "check the front matter's syntax"))
+        return None, errors
+    finally:
+        loader.dispose()
+
+
+def _yaml_hint(problem: str) -> str:
+    if "mapping values are not allowed" in problem:
+        return 'a value contains ": " — put the whole value in double quotes'
+    if "found character '\\t'" in problem or "tab" in problem:
+        return "YAML does not allow tabs for indentation; use spaces"
+    if "could not find expected ':'" in problem:
+        return "each line needs `key: value`; a long value continued on the next line must be quoted"
+    if "found unexpected end of stream" in problem or "unclosed" in problem:
+        return "a quote or bracket is not closed"
+    if "did not find expected key" in problem or "expected <block end>" in problem:
+        return "check the indentation of this line against the lines above"
+    return "check the YAML syntax near this line (quote values that contain : # [ ] { } or start with a quote)"
