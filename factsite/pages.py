@@ -13,6 +13,7 @@ from .model import Site
 from .render import PageSpec
 
 HOME_LATEST = 10
+FEED_SIZE = 50
 
 
 @dataclass
@@ -88,4 +89,36 @@ def plan_pages(site: Site) -> list[PageSpec]:
         specs += paginate(f"verdicts/{verdict.id}/", claims, per, "list.html",
                           {"title": f"Verdict: {verdict.label}", "item": "claim",
                            "crumbs": [], "intro": verdict.description})
+    specs.append(PageSpec("search/", "search.html"))
+    specs += _feeds(site)
+    html_pages = [(spec.path, _lastmod(spec)) for spec in specs if spec.template.endswith(".html")
+                  and spec.path != "404.html"]
+    specs.append(PageSpec("sitemap.xml", "sitemap.xml", {"entries": html_pages}))
+    specs.append(PageSpec("robots.txt", "robots.txt"))
     return specs
+
+
+def _lastmod(spec: PageSpec) -> Any:
+    claim = spec.context.get("claim")
+    return (claim.updated or claim.reviewed) if claim is not None else None
+
+
+def _feed(path: str, title: str, alternate: str, claims: Sequence[Any]) -> PageSpec:
+    """An Atom feed of the most recently reviewed claims of a list."""
+    def changed(c: Any) -> Any:
+        return c.updated or c.reviewed
+
+    entries = sorted(claims, key=lambda c: (changed(c), c.said, c.slug), reverse=True)[:FEED_SIZE]
+    updated = max((changed(c) for c in entries), default=None)
+    return PageSpec(path, "feed.xml", {"title": title, "alternate": alternate, "entries": entries,
+                                       "updated": updated.isoformat() if updated else "1970-01-01"})
+
+
+def _feeds(site: Site) -> list[PageSpec]:
+    name = site.config.title
+    feeds = [_feed("feed.xml", f"{name}: all claims", "", site.claims)]
+    feeds += [_feed(f"{s.url}feed.xml", f"{name}: claims by {s.name}", s.url, s.claims)
+              for s in site.speakers]
+    feeds += [_feed(f"{e.url}feed.xml", f"{name}: claims at {e.name}", e.url, e.claims)
+              for e in site.events]
+    return feeds

@@ -19,6 +19,7 @@ from .model import Site
 from .output import OutputError, WriteStats, build_lock, check_output_dir, write_site
 from .pages import plan_pages
 from .render import Renderer, make_environment
+from .structured import search_index
 from .urls import page_file
 from .validate import build_site
 
@@ -78,6 +79,7 @@ def render_site(config: SiteConfig, site: Site, problems: Problems) -> tuple[dic
         data = renderer.render(spec)
         if data is not None:
             files[target] = data
+    files["search/index.json"] = search_index(site)
     return files, len(specs)
 
 

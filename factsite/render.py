@@ -16,6 +16,7 @@ import jinja2
 
 from .config import SiteConfig
 from .errors import Location, Problems, display_path
+from .structured import claim_review, script_json
 from .urls import absolute
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -55,8 +56,10 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str]) -> jinja
         return f"{base}static/{name}?v={static_hashes.get(name, '0')[:10]}"
 
     env.globals.update(config=config, url=url, static=static,
-                       absolute=lambda path: absolute(config.base_url, url(path)))
+                       absolute=lambda path: absolute(config.base_url, url(path)),
+                       claim_review=lambda claim: claim_review(config, claim))
     env.filters["date"] = format_date
+    env.filters["script_json"] = script_json
     return env
 
 

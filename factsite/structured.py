@@ -1,0 +1,96 @@
+"""Machine-readable views of the model: schema.org ClaimReview and the search index.
+
+Both are plain dicts serialised here, so escaping is decided in one place:
+JSON placed inside <script> has <, > and & escaped so that no text from
+content can close the element.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from markupsafe import Markup
+
+from .config import SiteConfig
+from .model import Claim, Site
+from .urls import absolute, base_path
+
+
+def _abs(config: SiteConfig, path: str) -> str:
+    return absolute(config.base_url, base_path(config.base_url) + path)
+
+
+def claim_review(config: SiteConfig, claim: Claim) -> dict[str, Any]:
+    """ClaimReview with Google's required and recommended properties."""
+    assert claim.speaker is not None and claim.verdict is not None
+    rating: dict[str, Any] = {"@type": "Rating", "alternateName": claim.verdict.label}
+    if claim.verdict.rating is not None:
+        rating.update(ratingValue=claim.verdict.rating, bestRating=config.rating_best,
+                      worstRating=config.rating_worst)
+    speaker: dict[str, Any] = {"@type": "Person", "name": claim.speaker.name,
+                               "jobTitle": claim.speaker.role, "url": _abs(config, claim.speaker.url)}
+    appearances = [
+        {
+            "@type": "CreativeWork",
+            "url": a.source.url_original,
+            "headline": a.source.title,
+            "datePublished": a.source.published.isoformat(),
+            "publisher": {"@type": "Organization", "name": a.source.outlet},
+        }
+        for a in claim.appearances
+    ]
+    item: dict[str, Any] = {
+        "@type": "Claim",
+        "author": speaker,
+        "datePublished": claim.said.isoformat(),
+        "appearance": appearances,
+    }
+    if appearances:
+        item["firstAppearance"] = min(appearances, key=lambda a: (a["datePublished"], a["url"]))
+    review: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "url": _abs(config, claim.url),
+        "claimReviewed": claim.quote,
+        "datePublished": claim.reviewed.isoformat(),
+        "author": {"@type": "Organization", "name": config.publisher, "url": config.base_url},
+        "reviewRating": rating,
+        "itemReviewed": item,
+    }
+    if claim.updated:
+        review["dateModified"] = claim.updated.isoformat()
+    if config.language:
+        review["inLanguage"] = config.language
+    return review
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe to place inside <script type="application/ld+json">."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def search_index(site: Site) -> bytes:
+    """A compact index of every claim, speaker, event and source for the search page.
+
+    Records are arrays to keep the file small at 10,000 claims:
+    [kind, url, title, detail, extra words searched but not shown].
+    """
+    records: list[list[str]] = []
+    for c in site.claims:
+        assert c.speaker is not None and c.verdict is not None
+        extra = " ".join([*c.speaker.aliases, *(t.name for t in c.tags),
+                          c.event.name if c.event else "", *(a.source.outlet for a in c.appearances)])
+        records.append(["claim", c.url, c.quote,
+                        f"{c.speaker.name} · {c.said.isoformat()} · {c.verdict.label}", extra])
+    for s in site.speakers:
+        records.append(["speaker", s.url, s.name, s.role, " ".join(s.aliases)])
+    for e in site.events:
+        records.append(["event", e.url, e.name, f"{e.date.isoformat()} · {e.place}", ""])
+    for src in site.sources:
+        records.append(["source", src.url, src.title, f"{src.outlet} · {src.published.isoformat()}",
+                        src.author or ""])
+    payload = {"fields": ["kind", "url", "title", "detail", "extra"], "records": records}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
