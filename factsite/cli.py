@@ -55,12 +55,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         _print_problems(failed.problems)
         print("Build failed: nothing was published; the previous output is unchanged.", file=sys.stderr)
         return 1
-    _print_problems(result.problems) if result.problems.items else None
+    _print_problems(result.problems)
     stats = result.stats
     assert stats is not None and result.config is not None
-    print(f"Built {result.pages} pages ({len(result.files)} files, {stats.bytes / 1024:.0f} KiB) "
-          f"into {result.config.output_dir} in {result.seconds:.2f}s: "
-          f"{stats.written} written, {stats.unchanged} unchanged, {stats.removed} removed.")
+    print(f"Built {result.pages} pages ({result.rendered} rendered, the rest unchanged) into "
+          f"{result.config.output_dir} in {result.seconds:.2f}s; files: {stats.written} written, "
+          f"{stats.unchanged} unchanged, {stats.removed} removed ({stats.bytes / 1024:.0f} KiB in all).")
     return 0
 
 

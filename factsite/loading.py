@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import Caches
 from .errors import Location, Problems
 from .frontmatter import FrontMatterError, split_front_matter
 from .schema import KINDS
@@ -93,8 +94,15 @@ def read_entry(kind: str, path: Path, shown: str, problems: Problems) -> RawEntr
                     hashlib.blake2b(data, digest_size=16).hexdigest())
 
 
-def load_content(content_dir: Path, project_root: Path, problems: Problems) -> list[RawEntry]:
-    """Every *.md entry under content/<kind>/, in a stable order."""
+def load_content(content_dir: Path, project_root: Path, problems: Problems,
+                 caches: Caches | None = None, changed: set[str] | None = None) -> list[RawEntry]:
+    """Every *.md entry under content/<kind>/, in a stable order.
+
+    A file whose size and mtime match the cache is not read again, unless it
+    is named in `changed` (what the preview's watcher saw).
+    """
+    caches = caches if caches is not None else Caches()
+    seen: set[str] = set()
     entries: list[RawEntry] = []
     root = content_dir.resolve()
 
@@ -129,7 +137,21 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems) -> l
                 problems.warning(Location(shown(path)), "ignored: not inside a known content folder",
                                  f"put entries directly in content/{{{','.join(KINDS)}}}/")
                 continue
-            entry = read_entry(kind, path, shown(path), problems)
-            if entry is not None:
-                entries.append(entry)
+            key = str(path)
+            seen.add(key)
+            try:
+                info = path.stat()
+                stamp = (info.st_mtime_ns, info.st_size)
+            except OSError:
+                stamp = (0, -1)
+            cached = caches.files.get(key)
+            if cached is None or cached[0] != stamp or (changed is not None and key in changed):
+                found = Problems()
+                cached = (stamp, read_entry(kind, path, shown(path), found), found.items)
+                caches.files[key] = cached
+            problems.items.extend(cached[2])
+            if cached[1] is not None:
+                entries.append(cached[1])
+    for key in set(caches.files) - seen:
+        del caches.files[key]
     return entries

@@ -43,6 +43,12 @@ class WriteStats:
     bytes: int = 0
 
 
+@dataclass(frozen=True)
+class Previous:
+    """A file the build did not re-render: take it from the previous output as it is."""
+    digest: str
+
+
 def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
@@ -122,11 +128,15 @@ def _recover(out_dir: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def write_site(files: dict[str, bytes], out_dir: Path) -> WriteStats:
+def write_site(files: dict[str, bytes | Previous], out_dir: Path) -> WriteStats:
     """Replace out_dir with exactly `files` (plus foreign files it already held)."""
     stats = WriteStats()
     _recover(out_dir)
     old_manifest = (read_manifest(out_dir) or {}) if out_dir.is_dir() else {}
+    if old_manifest and set(old_manifest) == set(files) and all(
+            isinstance(v, Previous) and old_manifest[k] == v.digest for k, v in files.items()):
+        stats.unchanged = len(files)  # nothing to do: the output is already this site
+        return stats
     staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
     staging.mkdir(parents=True)
     try:
@@ -138,10 +148,19 @@ def write_site(files: dict[str, bytes], out_dir: Path) -> WriteStats:
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.update([target.parent, *target.parent.parents])
+            previous = out_dir / relative
+            if isinstance(data, Previous):
+                if old_manifest.get(relative) != data.digest:
+                    raise OutputError(f"/{relative} is not in the previous output as expected",
+                                      "run the build again; if it persists, delete the .cache folder")
+                new_manifest[relative] = data.digest
+                stats.bytes += previous.stat().st_size
+                os.link(previous, target)
+                stats.unchanged += 1
+                continue
             hashed = digest(data)
             new_manifest[relative] = hashed
             stats.bytes += len(data)
-            previous = out_dir / relative
             if old_manifest.get(relative) == hashed and previous.is_file() and not previous.is_symlink():
                 try:
                     os.link(previous, target)

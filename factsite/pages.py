@@ -2,14 +2,17 @@
 
 Index pages are split into numbered pages past `per_page`; every list is
 sliced here so no template loops over the whole archive on every page.
+Each spec also lists its `deps`: the file digests and derived values it
+shows, which is what lets a rebuild skip pages that cannot have changed.
+Whatever a template shows must be covered by its page's deps.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from .model import Site
+from .model import Claim, Event, Site, Source, Speaker, Tag
 from .render import PageSpec
 
 HOME_LATEST = 10
@@ -45,23 +48,54 @@ class Pager:
         return shown
 
 
+# What a card (one entry in a list) shows, as deps.
+def claim_card(c: Claim) -> tuple[Any, ...]:
+    assert c.speaker is not None
+    return ("c", c.slug, c.digest, c.speaker.digest, c.event.digest if c.event else None)
+
+
+def _counted(e: Speaker | Event | Source) -> tuple[Any, ...]:
+    return (e.slug, e.digest, len(e.claims))
+
+
+def _tag_card(t: Tag) -> tuple[Any, ...]:
+    return (t.slug, t.name, len(t.claims))
+
+
+CARDS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "claim": claim_card, "speaker": _counted, "event": _counted, "source": _counted, "tag": _tag_card,
+}
+
+
 def paginate(base: str, items: Sequence[Any], per_page: int, template: str,
-             context: dict[str, Any]) -> list[PageSpec]:
+             context: dict[str, Any], deps: tuple[Any, ...] = ()) -> list[PageSpec]:
     count = max(1, -(-len(items) // per_page))
+    card = CARDS[context["item"]]
     specs = []
     for number in range(1, count + 1):
         pager = Pager(number, count, base)
         chunk = items[(number - 1) * per_page:number * per_page]
         specs.append(PageSpec(pager.url_of(number), template,
-                              dict(context, items=chunk, pager=pager, total=len(items))))
+                              dict(context, items=chunk, pager=pager, total=len(items)),
+                              deps + (number, count, len(items), tuple(card(x) for x in chunk))))
     return specs
+
+
+def _claim_page(c: Claim) -> PageSpec:
+    assert c.speaker is not None
+    deps = (c.digest, c.speaker.digest, c.event.digest if c.event else None,
+            tuple(a.source.digest for a in c.appearances), tuple((t.slug, t.name) for t in c.tags))
+    return PageSpec(c.url, "claim.html", {"claim": c}, deps)
 
 
 def plan_pages(site: Site) -> list[PageSpec]:
     per = site.config.per_page
+    counts = site.verdict_counts(site.claims)
+    latest = site.claims[:HOME_LATEST]
+    totals = tuple(len(x) for x in (site.claims, site.speakers, site.events, site.sources, site.tags))
     specs: list[PageSpec] = [
-        PageSpec("", "home.html", {"latest": site.claims[:HOME_LATEST],
-                                   "counts": site.verdict_counts(site.claims)}),
+        PageSpec("", "home.html", {"latest": latest, "counts": counts},
+                 (tuple(claim_card(c) for c in latest), tuple(n for _, n in counts), totals)),
         PageSpec("404.html", "404.html"),
     ]
     sections = [
@@ -74,26 +108,36 @@ def plan_pages(site: Site) -> list[PageSpec]:
     for base, title, item, items in sections:
         specs += paginate(base, items, per, "list.html",
                           {"title": title, "item": item, "crumbs": [], "intro": None})
-    specs += [PageSpec(c.url, "claim.html", {"claim": c}) for c in site.claims]
-    specs += [PageSpec(s.url, "speaker.html", {"speaker": s, "counts": site.verdict_counts(s.claims)})
-              for s in site.speakers]
-    specs += [PageSpec(e.url, "event.html", {"event": e}) for e in site.events]
-    specs += [PageSpec(s.url, "source.html", {"source": s}) for s in site.sources]
-    specs += [PageSpec(p.url, "page.html", {"page": p}) for p in site.pages]
+    specs += [_claim_page(c) for c in site.claims]
+    for s in site.speakers:
+        speaker_counts = site.verdict_counts(s.claims)
+        specs.append(PageSpec(s.url, "speaker.html", {"speaker": s, "counts": speaker_counts},
+                              (s.digest, tuple(claim_card(c) for c in s.claims))))
+    specs += [PageSpec(e.url, "event.html", {"event": e},
+                       (e.digest, tuple(claim_card(c) for c in e.claims),
+                        tuple(_counted(s) for s in e.sources)))
+              for e in site.events]
+    specs += [PageSpec(s.url, "source.html", {"source": s},
+                       (s.digest, tuple(claim_card(c) for c in s.claims)))
+              for s in site.sources]
+    specs += [PageSpec(p.url, "page.html", {"page": p}, (p.digest,)) for p in site.pages]
     for tag in site.tags:
         specs += paginate(tag.url, tag.claims, per, "list.html",
                           {"title": f"Tag: {tag.name}", "item": "claim",
-                           "crumbs": [("Tags", "tags/")], "intro": None})
-    for verdict, _ in site.verdict_counts(site.claims):
-        claims = [c for c in site.claims if c.verdict is verdict]
-        specs += paginate(f"verdicts/{verdict.id}/", claims, per, "list.html",
+                           "crumbs": [("Tags", "tags/")], "intro": None}, (tag.name,))
+    by_verdict: dict[str, list[Claim]] = {v.id: [] for v, _ in counts}
+    for c in site.claims:
+        assert c.verdict is not None
+        by_verdict[c.verdict.id].append(c)
+    for verdict, _ in counts:
+        specs += paginate(f"verdicts/{verdict.id}/", by_verdict[verdict.id], per, "list.html",
                           {"title": f"Verdict: {verdict.label}", "item": "claim",
                            "crumbs": [], "intro": verdict.description})
     specs.append(PageSpec("search/", "search.html"))
     specs += _feeds(site)
     html_pages = [(spec.path, _lastmod(spec)) for spec in specs if spec.template.endswith(".html")
                   and spec.path != "404.html"]
-    specs.append(PageSpec("sitemap.xml", "sitemap.xml", {"entries": html_pages}))
+    specs.append(PageSpec("sitemap.xml", "sitemap.xml", {"entries": html_pages}, tuple(html_pages)))
     specs.append(PageSpec("robots.txt", "robots.txt"))
     return specs
 
@@ -103,15 +147,16 @@ def _lastmod(spec: PageSpec) -> Any:
     return (claim.updated or claim.reviewed) if claim is not None else None
 
 
-def _feed(path: str, title: str, alternate: str, claims: Sequence[Any]) -> PageSpec:
+def _feed(path: str, title: str, alternate: str, claims: Sequence[Claim]) -> PageSpec:
     """An Atom feed of the most recently reviewed claims of a list."""
-    def changed(c: Any) -> Any:
+    def changed(c: Claim) -> Any:
         return c.updated or c.reviewed
 
     entries = sorted(claims, key=lambda c: (changed(c), c.said, c.slug), reverse=True)[:FEED_SIZE]
     updated = max((changed(c) for c in entries), default=None)
     return PageSpec(path, "feed.xml", {"title": title, "alternate": alternate, "entries": entries,
-                                       "updated": updated.isoformat() if updated else "1970-01-01"})
+                                       "updated": updated.isoformat() if updated else "1970-01-01"},
+                    (title, tuple(claim_card(c) for c in entries)))
 
 
 def _feeds(site: Site) -> list[PageSpec]:

@@ -2,21 +2,31 @@
 
 Each stage takes values and returns values; problems from all stages are
 collected so one run reports everything, and nothing is written unless
-there are no errors.
+there are no errors. A `Builder` keeps its caches between builds, so a
+second build re-reads only changed files and re-renders only pages whose
+deps changed; the CLI saves those caches in `.cache/` beside the config,
+the preview keeps them in memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import jinja2
+
+from . import __version__
+from .cache import Caches, cache_dir_for, load_caches, save_caches
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems
 from .loading import load_content
 from .markup import make_markdown, render_markdown
 from .model import Site
-from .output import OutputError, WriteStats, build_lock, check_output_dir, write_site
+from .output import (OutputError, Previous, WriteStats, build_lock, check_output_dir, digest,
+                     read_manifest, write_site)
 from .pages import plan_pages
 from .render import Renderer, make_environment
 from .structured import search_index
@@ -29,29 +39,25 @@ class BuildResult:
     config: SiteConfig | None
     site: Site | None
     problems: Problems
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes | Previous] = field(default_factory=dict)
     pages: int = 0
+    rendered: int = 0  # pages rendered this time (the rest were unchanged)
+    changed: list[str] = field(default_factory=list)  # output paths whose bytes changed
     stats: WriteStats | None = None
     seconds: float = 0.0
 
 
 def load_and_check(config_path: Path, problems: Problems, *, preview: bool = False,
-                   base_url: str | None = None, output_dir: Path | None = None
+                   base_url: str | None = None, output_dir: Path | None = None,
+                   caches: Caches | None = None, changed: set[str] | None = None
                    ) -> tuple[SiteConfig | None, Site | None]:
     """Config, content and every cross-file check; no rendering, no writing."""
     config = load_config(config_path, problems, base_url=base_url, output_dir=output_dir)
     if config is None:
         return None, None
-    raw = load_content(config.content_dir, config.root, problems)
-    site = build_site(config, raw, problems, preview=preview)
+    raw = load_content(config.content_dir, config.root, problems, caches, changed)
+    site = build_site(config, raw, problems, preview=preview, caches=caches)
     return config, site
-
-
-def render_markup(site: Site) -> None:
-    md = make_markdown()
-    for entries in (site.claims, site.speakers, site.events, site.pages):
-        for entry in entries:
-            entry.body_html = render_markdown(md, entry.body, heading_shift=1)
 
 
 def static_files(config: SiteConfig) -> dict[str, bytes]:
@@ -62,49 +68,139 @@ def static_files(config: SiteConfig) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")}
 
 
-def render_site(config: SiteConfig, site: Site, problems: Problems) -> tuple[dict[str, bytes], int]:
-    """Every output file as bytes, keyed by its path inside the output folder."""
-    from .output import digest
+def _templates_digest(config: SiteConfig) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(config.templates_dir.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            h.update(path.relative_to(config.templates_dir).as_posix().encode() + b"\0")
+            h.update(path.read_bytes())
+    return h.hexdigest()
 
-    files = static_files(config)
-    hashes = {path.removeprefix("static/"): digest(data) for path, data in files.items()}
-    renderer = Renderer(make_environment(config, hashes), site, problems)
-    specs = plan_pages(site)
-    for spec in specs:
-        target = page_file(spec.path)
-        if target in files:
-            problems.error(Location(spec.template), f"two pages would be written to /{target}",
-                           "two entries produce the same address; rename one of them")
-            continue
-        data = renderer.render(spec)
-        if data is not None:
-            files[target] = data
-    files["search/index.json"] = search_index(site)
-    return files, len(specs)
+
+class Builder:
+    """One site, built as often as needed, reusing whatever did not change."""
+
+    def __init__(self, config_path: Path, *, output_dir: Path | None = None,
+                 base_url: str | None = None, preview: bool = False, caches: Caches | None = None):
+        self.config_path = config_path
+        self.output_dir, self.base_url, self.preview = output_dir, base_url, preview
+        self.caches = caches if caches is not None else Caches()
+        self.md = make_markdown()
+        self._env: tuple[str, jinja2.Environment] | None = None
+        # the last good site, for the preview server: path -> (digest, bytes)
+        self.memory: dict[str, tuple[str, bytes]] = {}
+
+    def _environment(self, config: SiteConfig, key: str, hashes: dict[str, str]) -> jinja2.Environment:
+        if self._env is None or self._env[0] != key:
+            env = make_environment(config, hashes)
+            cache = cache_dir_for(self.config_path) / "jinja"
+            cache.mkdir(parents=True, exist_ok=True)
+            env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
+            self._env = (key, env)
+        return self._env[1]
+
+    def _markup(self, site: Site) -> None:
+        cache = self.caches.markup
+        for entries in (site.claims, site.speakers, site.events, site.pages):
+            for entry in entries:
+                key = (entry.digest, 1)
+                if key not in cache:
+                    cache[key] = render_markdown(self.md, entry.body, heading_shift=1)
+                entry.body_html = cache[key]
+
+    def build(self, changed: set[str] | None = None, *, reuse_output: bool = False) -> BuildResult:
+        """Check and render the site. `changed` forces those files to be read again;
+        with `reuse_output`, unchanged pages are taken from the output folder as they are."""
+        started = time.perf_counter()
+        problems = Problems()
+        config, site = load_and_check(self.config_path, problems, preview=self.preview,
+                                      base_url=self.base_url, output_dir=self.output_dir,
+                                      caches=self.caches, changed=changed)
+        result = BuildResult(config, site, problems)
+        if config is None or site is None or problems.errors:
+            raise BuildFailed(problems)
+        self._markup(site)
+
+        static = static_files(config)
+        hashes = {path.removeprefix("static/"): digest(data) for path, data in static.items()}
+        templates = _templates_digest(config)
+        env = self._environment(config, templates + config.base_url, hashes)
+        renderer = Renderer(env, site, problems)
+        config_bytes = config.path.read_bytes()
+        global_key = repr((__version__, templates, config_bytes, config.base_url, self.preview,
+                           tuple((p.slug, p.title) for p in site.pages)))
+        reuse_from = config.output_dir if reuse_output and config.output_dir.is_dir() else None
+        old_manifest = (read_manifest(reuse_from) or {}) if reuse_from else {}
+
+        files: dict[str, bytes | Previous] = dict(static)
+        specs = plan_pages(site)
+        pages_cache = self.caches.pages
+        for spec in specs:
+            target = page_file(spec.path)
+            if target in files:
+                problems.error(Location(spec.template), f"two pages would be written to /{target}",
+                               "two entries produce the same address; rename one of them")
+                continue
+            fingerprint = hashlib.blake2b(repr((global_key, spec.template, spec.path, spec.deps))
+                                          .encode(), digest_size=16).hexdigest()
+            cached = pages_cache.get(target)
+            if cached is not None and cached[0] == fingerprint:
+                kept = self.memory.get(target)
+                if kept is not None and kept[0] == cached[1] and reuse_from is None:
+                    files[target] = kept[1]
+                    continue
+                if old_manifest.get(target) == cached[1]:
+                    files[target] = Previous(cached[1])
+                    continue
+            data = renderer.render(spec)
+            result.rendered += 1
+            if data is not None:
+                files[target] = data
+                pages_cache[target] = (fingerprint, digest(data))
+                kept = self.memory.get(target)
+                if kept is None or kept[0] != pages_cache[target][1]:
+                    result.changed.append(target)
+        files["search/index.json"] = search_index(site)
+        if problems.errors:
+            raise BuildFailed(problems)
+        for stale in set(pages_cache) - set(files):
+            del pages_cache[stale]
+        result.files, result.pages = files, len(specs)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def remember(self, result: BuildResult) -> None:
+        """Keep the result's bytes as the last good site (the preview serves these)."""
+        self.memory = {path: (self.caches.pages[path][1] if path in self.caches.pages else digest(data),
+                              data)
+                       for path, data in result.files.items() if isinstance(data, bytes)}
 
 
 def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | None = None,
-          preview: bool = False, write: bool = True) -> BuildResult:
-    """The whole build. Raises BuildFailed (carrying every problem) on any error."""
+          preview: bool = False, write: bool = True, use_cache: bool = True) -> BuildResult:
+    """The whole build, as the CLI runs it. Raises BuildFailed (with every problem) on any error."""
     started = time.perf_counter()
-    problems = Problems()
-    config, site = load_and_check(config_path, problems, preview=preview, base_url=base_url,
-                                  output_dir=output_dir)
-    result = BuildResult(config, site, problems)
-    if config is None or site is None or problems.errors:
-        raise BuildFailed(problems)
-    render_markup(site)
-    result.files, result.pages = render_site(config, site, problems)
-    if problems.errors:
-        raise BuildFailed(problems)
+    cache_folder = cache_dir_for(config_path)
+    cache_key = repr((__version__, preview, base_url, str(output_dir)))
+    caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
+    builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
+                      caches=caches)
+    result = builder.build(reuse_output=write)
+    assert result.config is not None
     if write:
-        out = config.output_dir
+        out = result.config.output_dir
+        config = result.config
         try:
             check_output_dir(out, [config.root, config.content_dir, config.templates_dir, Path.cwd()])
             with build_lock(out):
                 result.stats = write_site(result.files, out)
         except OutputError as exc:
-            problems.error(Location(str(out)), exc.message, exc.hint)
-            raise BuildFailed(problems) from None
+            result.problems.error(Location(str(out)), exc.message, exc.hint)
+            raise BuildFailed(result.problems) from None
+    if use_cache:
+        try:
+            save_caches(cache_folder, cache_key, caches)
+        except OSError:
+            pass  # a read-only project still builds; the next build is just slower
     result.seconds = time.perf_counter() - started
     return result

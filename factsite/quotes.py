@@ -56,6 +56,15 @@ class Found:
 
 
 @dataclass
+class QuoteResult:
+    """What a page needs from a match, cached per (source, wording)."""
+    found: bool
+    context: list[Segment]
+    text_fragment: str
+    missing: "Missing | None" = None
+
+
+@dataclass
 class Missing:
     fragment: str  # the part of the wording that was not found
     closest: str  # the closest passage of the source, as printed there
@@ -126,6 +135,12 @@ class SourceText:
         words_piece = [piece[t.start:t.end] for t in tokenize(piece)]
         words_source = [self.text[t.start:t.end] for t in window]
         return Missing(piece, closest, describe_differences(words_piece, words_source))
+
+    def check(self, wording: str) -> QuoteResult:
+        match = self.find(wording)
+        if isinstance(match, Found):
+            return QuoteResult(True, self.context(match.spans), self.text_fragment(match.spans))
+        return QuoteResult(False, [], "", match)
 
     def sentences(self) -> list[tuple[int, int]]:
         if self._sentences is None:

@@ -29,6 +29,10 @@ class PageSpec:
     path: str  # site-relative: 'claims/x/' (a folder, index.html inside) or 'feed.xml'
     template: str
     context: dict[str, Any] = field(default_factory=dict)
+    # Everything the page shows that can change, as hashable values: file digests
+    # of the entries it draws from and derived values such as counts. Two builds
+    # with equal deps (and equal templates and config) give equal bytes.
+    deps: tuple[Any, ...] = ()
 
 
 def format_date(value: Any) -> str:

@@ -15,7 +15,8 @@ from .config import SiteConfig
 from .errors import Location, Problems
 from .loading import RawEntry
 from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
-from .quotes import Found, SourceText, compare_wordings
+from .cache import Caches
+from .quotes import QuoteResult, SourceText, compare_wordings
 from .schema import KINDS, check_record
 from .urls import slug_problem, slugify
 
@@ -46,9 +47,22 @@ class _Index:
         return None, f"create content/{self.kind}/{slug}.md, or use one of the existing file names"
 
 
+def _check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list[Any]]:
+    """The entry's typed values and field problems, computed once per file content."""
+    key = (entry.shown, entry.digest)
+    if key not in caches.records:
+        found = Problems()
+
+        def report(path: tuple[Any, ...], message: str, hint: str) -> None:
+            found.error(entry.location(path), message, hint)
+        caches.records[key] = (check_record(entry.doc.data, KINDS[entry.kind], report), found.items)
+    return caches.records[key]
+
+
 def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
-               *, preview: bool = False) -> Site:
+               *, preview: bool = False, caches: Caches | None = None) -> Site:
     """Check every entry and link them; problems are recorded, never raised."""
+    caches = caches if caches is not None else Caches()
 
     def reporter(entry: RawEntry) -> Callable[[tuple[Any, ...], str, str], None]:
         def report(path: tuple[Any, ...], message: str, hint: str) -> None:
@@ -59,7 +73,8 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
     drafts: dict[str, set[str]] = defaultdict(set)
     first_path: dict[tuple[str, str], str] = {}
     for entry in raw:
-        values = check_record(entry.doc.data, KINDS[entry.kind], reporter(entry))
+        values, field_problems = _check_fields(entry, caches)
+        problems.items.extend(field_problems)
         why = slug_problem(entry.slug)
         if why:
             problems.error(Location(entry.shown, 1), f"this file name cannot make a web address: {why}",
@@ -116,10 +131,13 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
     }
     texts: dict[str, SourceText] = {}
 
-    def source_text(source: Source) -> SourceText:
-        if source.slug not in texts:
-            texts[source.slug] = SourceText("\n\n".join(source.paragraphs))
-        return texts[source.slug]
+    def check_quote(source: Source, wording: str) -> QuoteResult:
+        key = (source.digest, wording)
+        if key not in caches.quotes:
+            if source.slug not in texts:
+                texts[source.slug] = SourceText("\n\n".join(source.paragraphs))
+            caches.quotes[key] = texts[source.slug].check(wording)
+        return caches.quotes[key]
 
     tags: dict[str, Tag] = {}
     claims: list[Claim] = []
@@ -156,21 +174,22 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                 continue
             wording = item["wording"] or claim.quote
             appearance = Appearance(source=source, wording=wording, indirect=bool(item["indirect"]))
-            text = source_text(source)
             if not wording:
                 continue
-            match = text.find(wording)
-            if isinstance(match, Found):
-                appearance.context = text.context(match.spans)
-                appearance.text_fragment = text.text_fragment(match.spans)
+            result = check_quote(source, wording)
+            if result.found:
+                appearance.context = result.context
+                appearance.text_fragment = result.text_fragment
             else:
+                match = result.missing
+                assert match is not None
                 at = ("appearances", i, "wording") if item["wording"] else ("quote",)
                 detail = "; ".join(match.differences)
                 closest = f'closest passage: "{match.closest}"' if match.closest else "no similar passage"
                 report(at, f'the wording is not in {source.source_path}: "{match.fragment}"',
                        f"{closest} — {detail}")
                 ok = False
-            if claim.quote and not quote_found and isinstance(text.find(claim.quote), Found):
+            if claim.quote and not quote_found and check_quote(source, claim.quote).found:
                 quote_found = True
             claim.appearances.append(appearance)
         if claim.quote and claim.appearances and not quote_found:

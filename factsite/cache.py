@@ -1,0 +1,56 @@
+"""What one build can hand to the next: parsed files, checked fields, quote
+matches, rendered Markdown and page fingerprints.
+
+Every key includes a hash of what the value was computed from, so a stale
+entry can never be used; deleting the cache folder only costs time.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class Caches:
+    # file path -> ((mtime_ns, size), RawEntry or None, problems met while reading)
+    files: dict[str, tuple[tuple[int, int], Any, list[Any]]] = field(default_factory=dict)
+    # (path shown, file digest) -> (checked values, problems)
+    records: dict[tuple[str, str], tuple[dict[str, Any], list[Any]]] = field(default_factory=dict)
+    # (source digest, wording) -> QuoteResult
+    quotes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # (body digest, heading shift) -> html
+    markup: dict[tuple[str, int], str] = field(default_factory=dict)
+    # output path -> (page fingerprint, digest of the bytes written)
+    pages: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def cache_dir_for(config_path: Path) -> Path:
+    return config_path.parent / ".cache"
+
+
+def load_caches(folder: Path, key: str) -> Caches:
+    """The caches saved by the last build with the same key (generator version, options)."""
+    try:
+        with open(folder / "build.pickle", "rb") as handle:
+            version, saved_key, caches = pickle.load(handle)
+        if version == CACHE_VERSION and saved_key == key and isinstance(caches, Caches):
+            return caches
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
+            ImportError):
+        pass
+    return Caches()
+
+
+def save_caches(folder: Path, key: str, caches: Caches) -> None:
+    """Written to a temporary file and renamed, so a killed build leaves the old cache."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"build.pickle.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        pickle.dump((CACHE_VERSION, key, caches), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, folder / "build.pickle")
