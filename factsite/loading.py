@@ -31,6 +31,7 @@ class RawEntry:
     body: str
     body_line: int
     digest: str  # hash of the file's bytes, for caches
+    meta_digest: str  # hash of the front matter alone: what lists and cards show
 
     def location(self, path: tuple = ()) -> Location:
         line, column = self.doc.position(path)
@@ -91,7 +92,8 @@ def read_entry(kind: str, path: Path, shown: str, problems: Problems) -> RawEntr
         return None
     slug = slugify(path.stem)
     return RawEntry(kind, path, shown, slug, doc, split.body, split.body_line,
-                    hashlib.blake2b(data, digest_size=16).hexdigest())
+                    hashlib.blake2b(data, digest_size=16).hexdigest(),
+                    hashlib.blake2b(split.header.encode(), digest_size=16).hexdigest())
 
 
 def load_content(content_dir: Path, project_root: Path, problems: Problems,

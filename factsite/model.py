@@ -18,7 +18,8 @@ class Entry:
     source_path: str  # as shown in messages, relative to the project
     body: str  # Markdown (or, for sources, the archived plain text)
     body_line: int
-    digest: str
+    digest: str  # of the whole file
+    meta_digest: str  # of the front matter only
     draft: bool
     body_html: str = ""  # filled by the markup stage
 

@@ -48,14 +48,15 @@ class Pager:
         return shown
 
 
-# What a card (one entry in a list) shows, as deps.
+# What a card (one entry in a list) shows, as deps: front matter only, never bodies.
 def claim_card(c: Claim) -> tuple[Any, ...]:
     assert c.speaker is not None
-    return ("c", c.slug, c.digest, c.speaker.digest, c.event.digest if c.event else None)
+    return ("c", c.slug, c.meta_digest, c.speaker.meta_digest,
+            c.event.meta_digest if c.event else None)
 
 
 def _counted(e: Speaker | Event | Source) -> tuple[Any, ...]:
-    return (e.slug, e.digest, len(e.claims))
+    return (e.slug, e.meta_digest, len(e.claims))
 
 
 def _tag_card(t: Tag) -> tuple[Any, ...]:
@@ -83,7 +84,7 @@ def paginate(base: str, items: Sequence[Any], per_page: int, template: str,
 
 def _claim_page(c: Claim) -> PageSpec:
     assert c.speaker is not None
-    deps = (c.digest, c.speaker.digest, c.event.digest if c.event else None,
+    deps = (c.digest, c.speaker.meta_digest, c.event.meta_digest if c.event else None,
             tuple(a.source.digest for a in c.appearances), tuple((t.slug, t.name) for t in c.tags))
     return PageSpec(c.url, "claim.html", {"claim": c}, deps)
 

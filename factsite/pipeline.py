@@ -69,9 +69,11 @@ def static_files(config: SiteConfig) -> dict[str, bytes]:
 
 
 def _templates_digest(config: SiteConfig) -> str:
+    """Hash of the template files (static assets excluded: pages see only their hashes)."""
     h = hashlib.blake2b(digest_size=16)
+    static = config.templates_dir / "static"
     for path in sorted(config.templates_dir.rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
+        if path.is_file() and not path.name.startswith(".") and static not in path.parents:
             h.update(path.relative_to(config.templates_dir).as_posix().encode() + b"\0")
             h.update(path.read_bytes())
     return h.hexdigest()
@@ -90,7 +92,8 @@ class Builder:
         # the last good site, for the preview server: path -> (digest, bytes)
         self.memory: dict[str, tuple[str, bytes]] = {}
 
-    def _environment(self, config: SiteConfig, key: str, hashes: dict[str, str]) -> jinja2.Environment:
+    def _environment(self, config: SiteConfig, key: str,
+                     hashes: dict[str, str] | None) -> jinja2.Environment:
         if self._env is None or self._env[0] != key:
             env = make_environment(config, hashes)
             cache = cache_dir_for(self.config_path) / "jinja"
@@ -122,12 +125,13 @@ class Builder:
         self._markup(site)
 
         static = static_files(config)
-        hashes = {path.removeprefix("static/"): digest(data) for path, data in static.items()}
+        hashes = None if self.preview else {
+            path.removeprefix("static/"): digest(data) for path, data in static.items()}
         templates = _templates_digest(config)
-        env = self._environment(config, templates + config.base_url, hashes)
+        env = self._environment(config, repr((templates, config.base_url, hashes)), hashes)
         renderer = Renderer(env, site, problems)
         config_bytes = config.path.read_bytes()
-        global_key = repr((__version__, templates, config_bytes, config.base_url, self.preview,
+        global_key = repr((__version__, templates, hashes, config_bytes, config.base_url, self.preview,
                            tuple((p.slug, p.title) for p in site.pages)))
         reuse_from = config.output_dir if reuse_output and config.output_dir.is_dir() else None
         old_manifest = (read_manifest(reuse_from) or {}) if reuse_from else {}

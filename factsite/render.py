@@ -39,7 +39,9 @@ def format_date(value: Any) -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
-def make_environment(config: SiteConfig, static_hashes: dict[str, str]) -> jinja2.Environment:
+def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -> jinja2.Environment:
+    """`static_hashes` version asset URLs for caches; None (the preview) leaves them bare,
+    so a stylesheet edit changes no page and can be swapped in without a reload."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(config.templates_dir)),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
@@ -57,6 +59,8 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str]) -> jinja
         return base + path
 
     def static(name: str) -> str:
+        if static_hashes is None:
+            return f"{base}static/{name}"
         return f"{base}static/{name}?v={static_hashes.get(name, '0')[:10]}"
 
     env.globals.update(config=config, url=url, static=static,

@@ -98,7 +98,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
 
     def common(entry: RawEntry, values: dict[str, Any]) -> dict[str, Any]:
         return dict(slug=entry.slug, source_path=entry.shown, body=entry.body, body_line=entry.body_line,
-                    digest=entry.digest, draft=bool(values["draft"]))
+                    digest=entry.digest, meta_digest=entry.meta_digest, draft=bool(values["draft"]))
 
     speakers = {e.slug: Speaker(**common(e, v), name=v["name"] or e.slug, role=v["role"] or "",
                                 organisation=v["organisation"], country=v["country"],

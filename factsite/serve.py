@@ -1,0 +1,294 @@
+"""`build.py serve`: a live preview that updates the open page and survives mistakes.
+
+One long-lived process keeps one Builder (warm Jinja environment, Markdown
+parser and every cache) and serves the last good site from memory. A fast
+native watcher (watchfiles) reports changes; bursts of saves coalesce into
+one rebuild; the browser is told to reload (or, for a stylesheet, to swap
+it in) over Server-Sent Events only after the new site is in place. A
+failed rebuild replaces every HTML page with the error list until it is
+fixed; the server never stops for a content mistake.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import sys
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import unquote
+
+from .config import load_config
+from .errors import BuildFailed, Location, Problems
+from .pipeline import Builder
+
+CLIENT_PATH = "/__factsite/client.js"
+EVENTS_PATH = "/__factsite/events"
+
+CLIENT_JS = """(function () {
+  "use strict";
+  // Live preview client: on each new build, fetch this page again and swap the
+  // body in place (no navigation, scroll kept); reload fully when the head's
+  // styles differ (e.g. between a page and the error page).
+  var me = document.currentScript;
+  var epoch = me ? me.getAttribute("data-epoch") : null;
+  var source = new EventSource("%s");
+  function styles(doc) {
+    return Array.prototype.map.call(doc.querySelectorAll('link[rel="stylesheet"], style'),
+      function (el) { return el.outerHTML; }).join("");
+  }
+  function refresh(next) {
+    fetch(location.href, { cache: "no-store" }).then(function (response) {
+      return response.text();
+    }).then(function (text) {
+      var doc = new DOMParser().parseFromString(text, "text/html");
+      if (styles(doc) !== styles(document)) { location.reload(); return; }
+      var x = window.scrollX, y = window.scrollY;
+      document.title = doc.title;
+      document.body.replaceWith(document.adoptNode(doc.body));
+      window.scrollTo(x, y);
+      epoch = next;
+    }).catch(function () { location.reload(); });
+  }
+  function check(event) {
+    if (event.data !== epoch) { refresh(event.data); }
+  }
+  source.addEventListener("hello", check);
+  source.addEventListener("reload", check);
+  source.addEventListener("css", function (event) {
+    epoch = event.data;
+    document.querySelectorAll('link[rel="stylesheet"]').forEach(function (link) {
+      var url = new URL(link.href);
+      url.searchParams.set("preview", epoch);
+      link.href = url.toString();
+    });
+  });
+})();
+""" % EVENTS_PATH
+
+
+class PreviewState:
+    """The site being served and the build epoch, shared by the watcher and the server."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.files: dict[str, bytes] = {}
+        self.problems: Problems | None = None
+        self.epoch = 0
+        self.event = "reload"
+        self.stopping = False
+
+    def publish(self, files: dict[str, bytes] | None, problems: Problems | None, event: str) -> None:
+        with self.lock:
+            if files is not None:
+                self.files = files
+            self.problems = problems
+            self.epoch += 1
+            self.event = event
+            self.lock.notify_all()
+
+
+def error_page(problems: Problems, epoch: int) -> bytes:
+    items = "\n".join(
+        f"<li><code>{html.escape(str(p.location))}</code> <strong>{p.severity}</strong>: "
+        f"{html.escape(p.message)}{'<br><em>hint: ' + html.escape(p.hint) + '</em>' if p.hint else ''}</li>"
+        for p in problems.sorted())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Build error</title>
+<style>body{{font:1rem/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1f24}}
+h1{{color:#b42318}}li{{margin:.75rem 0}}code{{background:#f3f4f6;padding:.1rem .3rem}}</style></head>
+<body><main><h1>The site could not be built</h1>
+<p>{html.escape(problems.summary())}. Fix the file and save: this page reloads by itself.</p>
+<ol class="problems">{items}</ol></main>
+<script src="{CLIENT_PATH}" data-epoch="{epoch}"></script></body></html>""".encode()
+
+
+def inject_client(page: bytes, epoch: int) -> bytes:
+    tag = f'<script src="{CLIENT_PATH}" data-epoch="{epoch}"></script>'.encode()
+    at = page.rfind(b"</body>")
+    return page[:at] + tag + page[at:] if at >= 0 else page + tag
+
+
+def make_handler(state: PreviewState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "factsite-preview"
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms ACK wait
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet: the console shows builds
+            pass
+
+        def _send(self, status: int, body: bytes, content_type: str, head: bool = False) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+
+        def do_HEAD(self) -> None:
+            self.do_GET(head=True)
+
+        def do_GET(self, head: bool = False) -> None:
+            path = self.path.split("?", 1)[0].split("#", 1)[0]
+            if path == EVENTS_PATH:
+                return self._events()
+            if path == CLIENT_PATH:
+                return self._send(200, CLIENT_JS.encode(), "text/javascript; charset=utf-8", head)
+            key = unquote(path).lstrip("/")
+            if key == "" or key.endswith("/"):
+                key += "index.html"
+            with state.lock:
+                files, problems, epoch = state.files, state.problems, state.epoch
+            data = files.get(key)
+            if data is None and f"{key}/index.html" in files:
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", path + "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            is_html = key.endswith(".html") or data is None
+            if problems is not None and problems.errors and is_html:
+                return self._send(500, error_page(problems, epoch), "text/html; charset=utf-8", head)
+            if data is None:
+                body = inject_client(files.get("404.html", b"<h1>Not found</h1>"), epoch)
+                return self._send(404, body, "text/html; charset=utf-8", head)
+            ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
+            if key.endswith(".html"):
+                data = inject_client(data, epoch)
+            if ctype.startswith("text/") or ctype in ("application/json", "application/javascript",
+                                                      "application/xml", "image/svg+xml"):
+                ctype += "; charset=utf-8"
+            self._send(200, data, ctype, head)
+
+        def _events(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "keep-alive")
+            self.end_headers()
+            with state.lock:
+                seen = state.epoch
+            try:
+                self.wfile.write(f"event: hello\ndata: {seen}\n\n".encode())
+                self.wfile.flush()
+                while True:
+                    with state.lock:
+                        state.lock.wait_for(lambda: state.epoch != seen or state.stopping, timeout=15)
+                        if state.stopping:
+                            return
+                        epoch, event = state.epoch, state.event
+                    if epoch == seen:
+                        self.wfile.write(b": keep-alive\n\n")
+                    else:
+                        self.wfile.write(f"event: {event}\ndata: {epoch}\n\n".encode())
+                        seen = epoch
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            finally:
+                self.close_connection = True
+
+    return Handler
+
+
+def _interesting(path: str) -> bool:
+    name = Path(path).name
+    return not (name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp")))
+
+
+class Preview:
+    """Builder + watcher + state: the part of `serve` that tests can drive directly."""
+
+    def __init__(self, config_path: Path, base_url: str, log=print):
+        self.config_path = config_path
+        self.builder = Builder(config_path, base_url=base_url, preview=True)
+        self.state = PreviewState()
+        self.log = log
+
+    def rebuild(self, changed: Iterable[str] = ()) -> None:
+        changed = {str(Path(p)) for p in changed}
+        started = time.perf_counter()
+        css_only = bool(changed) and all(p.endswith(".css") for p in changed)
+        try:
+            result = self.builder.build(changed)
+        except BuildFailed as failed:
+            self.state.publish(None, failed.problems, "reload")
+            self.log(failed.problems.format_text())
+            self.log(f"Build failed in {time.perf_counter() - started:.3f}s; "
+                     "serving the error page until it is fixed.")
+            return
+        except Exception as exc:  # a bug must not kill the preview; show it like a mistake
+            problems = Problems()
+            problems.error(Location(str(self.config_path)), f"internal error: {exc!r}",
+                           "this is a bug in factsite; please report it with the file that triggers it")
+            self.state.publish(None, problems, "reload")
+            self.log(f"Internal error: {exc!r}")
+            return
+        self.builder.remember(result)
+        files = {path: data for path, (_, data) in self.builder.memory.items()}
+        was_broken = self.state.problems is not None and bool(self.state.problems.errors)
+        event = "css" if css_only and not was_broken and not result.changed else "reload"
+        self.state.publish(files, result.problems if result.problems.items else None, event)
+        self.log(f"Rebuilt in {1000 * (time.perf_counter() - started):.0f} ms: "
+                 f"{result.rendered} of {result.pages} pages rendered.")
+
+    def watch_paths(self) -> list[Path]:
+        cfg = load_config(self.config_path, Problems())
+        root = self.config_path.parent
+        paths = [self.config_path]
+        if cfg is not None:
+            paths += [cfg.content_dir, cfg.templates_dir]
+        else:
+            paths += [root / "content", root / "templates"]
+        return [p for p in paths if p.exists()]
+
+    def watch(self, stop: threading.Event) -> None:
+        from watchfiles import watch
+
+        for changes in watch(*self.watch_paths(), stop_event=stop, debounce=1600, step=20,
+                             rust_timeout=500, yield_on_timeout=False, raise_interrupt=False):
+            changed = {path for _, path in changes if _interesting(path)}
+            if changed:
+                self.rebuild(changed)
+
+
+def serve(config_path: Path, host: str = "127.0.0.1", port: int = 8000) -> int:
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {host}: other machines on the network can see the preview, "
+              "drafts included.", file=sys.stderr)
+    try:
+        server = ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        print(f"    hint: another program uses this port; try --port {port + 1}", file=sys.stderr)
+        return 1
+    actual_port = server.server_address[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    preview = Preview(config_path, f"http://{shown_host}:{actual_port}/")
+    server.RequestHandlerClass = make_handler(preview.state)
+    server.daemon_threads = True
+    preview.rebuild()
+    stop = threading.Event()
+    watcher = threading.Thread(target=preview.watch, args=(stop,), daemon=True)
+    watcher.start()
+    print(f"Serving the preview (drafts included) on http://{shown_host}:{actual_port}/ "
+          "— press Ctrl-C to stop.", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        print("\nStopping.", file=sys.stderr)
+    finally:
+        stop.set()
+        with preview.state.lock:
+            preview.state.stopping = True
+            preview.state.lock.notify_all()
+        server.server_close()
+        watcher.join(timeout=2)
+    return 0
