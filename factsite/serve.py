@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import html
 import mimetypes
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from http import HTTPStatus
@@ -249,14 +251,33 @@ class Preview:
             paths += [root / "content", root / "templates"]
         return [p for p in paths if p.exists()]
 
-    def watch(self, stop: threading.Event) -> None:
+    def watch(self, stop: threading.Event, ready: threading.Event, sentinel: Path) -> None:
+        """Rebuild on every batch of changes; `ready` is set once the watcher sees `sentinel`
+        change, so no save made after start-up can be missed."""
         from watchfiles import watch
 
-        for changes in watch(*self.watch_paths(), stop_event=stop, debounce=1600, step=20,
-                             rust_timeout=500, yield_on_timeout=False, raise_interrupt=False):
+        for changes in watch(*self.watch_paths(), sentinel.parent, stop_event=stop, debounce=1600,
+                             step=20, rust_timeout=500, yield_on_timeout=False, raise_interrupt=False):
             changed = {path for _, path in changes if _interesting(path)}
-            if changed:
+            if str(sentinel) in changed:
+                ready.set()
+            changed = {path for path in changed if not path.startswith(str(sentinel.parent))}
+            if changed and ready.is_set():
                 self.rebuild(changed)
+
+    def start_watching(self, stop: threading.Event) -> threading.Thread:
+        """Start the watcher and wait until it is really watching."""
+        folder = Path(tempfile.mkdtemp(prefix="factsite-watch-"))
+        sentinel = folder / "ready"
+        ready = threading.Event()
+        thread = threading.Thread(target=self.watch, args=(stop, ready, sentinel), daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not ready.is_set() and time.monotonic() < deadline:
+            sentinel.write_text(str(time.monotonic_ns()))
+            ready.wait(0.05)
+        shutil.rmtree(folder, ignore_errors=True)
+        return thread
 
 
 def serve(config_path: Path, host: str = "127.0.0.1", port: int = 8000) -> int:
@@ -274,10 +295,9 @@ def serve(config_path: Path, host: str = "127.0.0.1", port: int = 8000) -> int:
     preview = Preview(config_path, f"http://{shown_host}:{actual_port}/")
     server.RequestHandlerClass = make_handler(preview.state)
     server.daemon_threads = True
-    preview.rebuild()
     stop = threading.Event()
-    watcher = threading.Thread(target=preview.watch, args=(stop,), daemon=True)
-    watcher.start()
+    watcher = preview.start_watching(stop)
+    preview.rebuild()
     print(f"Serving the preview (drafts included) on http://{shown_host}:{actual_port}/ "
           "— press Ctrl-C to stop.", flush=True)
     try:

@@ -193,8 +193,14 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                 quote_found = True
             claim.appearances.append(appearance)
         if claim.quote and claim.appearances and not quote_found:
-            report(("quote",), "the quote does not occur in any of its appearances' sources",
-                   "the quote must be the words of one source; put other outlets' words in `wording`")
+            first = claim.appearances[0].source
+            missing = check_quote(first, claim.quote).missing
+            detail = ""
+            if missing is not None and missing.closest:
+                detail = (f'closest passage in {first.source_path}: "{missing.closest}" — '
+                          + "; ".join(missing.differences) + "; ")
+            report(("quote",), f'the quote is in none of its appearances\' sources: "{claim.quote}"',
+                   detail + "the quote must be one source's exact words; other wordings go in `wording`")
             ok = False
         for name in v["tags"] or []:
             slug = slugify(name)

@@ -1,0 +1,200 @@
+"""The live preview (`build.py serve`) in a real browser: edits appear in the open
+page by themselves, mistakes show as an error page and clear when fixed, drafts
+show only in the preview, deletions update the lists."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the sample site whose config points at the repo's templates."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "content", site / "content")
+    shutil.copytree(ROOT / "templates", site / "templates")
+    shutil.copy(ROOT / "site_config.yaml", site / "site_config.yaml")
+    return site
+
+
+@pytest.fixture
+def preview(project: Path):
+    port = _free_port()
+    log = project.parent / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "build.py"), "serve", "--config",
+             str(project / "site_config.yaml"), "--port", str(port)],
+            cwd=project, stdout=out, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while "Serving" not in log.read_text():
+        if proc.poll() is not None or time.time() > deadline:
+            pytest.fail(f"serve did not start:\n{log.read_text()}")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", project, proc
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: apt-get install chromium (scripts/test.sh does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _count_navigations(page) -> list[str]:
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url)
+            if frame == page.main_frame else None)
+    return navigations
+
+
+def test_edit_shows_in_open_page_without_reload(preview, browser):
+    url, project, _ = preview
+    claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
+    page = browser.new_page()
+    page.goto(f"{url}/claims/serbia-can-rely-on-russia/")
+    page.wait_for_timeout(300)
+    navigations = _count_navigations(page)
+    marker = "A sentence the editor just added."
+    claim.write_text(claim.read_text(encoding="utf-8") + f"\n{marker}\n", encoding="utf-8")
+    page.wait_for_function("m => document.body.innerText.includes(m)", arg=marker, timeout=10000)
+    assert navigations == [], "the page should update in place, not navigate"
+    # the list pages stayed consistent: the claim is still listed under its speaker
+    page.goto(f"{url}/speakers/alexander-botsan-kharchenko/")
+    assert page.locator('a[href="/claims/serbia-can-rely-on-russia/"]').count() >= 1
+    page.close()
+
+
+def test_mistake_shows_error_page_and_fix_restores(preview, browser):
+    url, project, proc = preview
+    claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
+    good = claim.read_text(encoding="utf-8")
+    page = browser.new_page()
+    page.goto(f"{url}/claims/serbia-can-rely-on-russia/")
+    page.wait_for_timeout(300)
+    broken = good.replace("verdict: opinion", "verdict: [opinion", 1)
+    assert broken != good
+    claim.write_text(broken, encoding="utf-8")
+    page.wait_for_selector("ol.problems li", timeout=10000)
+    text = page.inner_text("ol.problems")
+    assert "content/claims/serbia-can-rely-on-russia.md:" in text
+    line = broken.splitlines().index("verdict: [opinion") + 1
+    assert f"serbia-can-rely-on-russia.md:{line}:" in text or \
+        f"serbia-can-rely-on-russia.md:{line + 1}:" in text, text
+    assert proc.poll() is None, "the server must keep running"
+    claim.write_text(good, encoding="utf-8")
+    page.wait_for_selector("h1.claim-quote", timeout=10000)
+    assert "rely on Russia" in page.inner_text("h1.claim-quote")
+    page.close()
+
+
+def test_misquote_and_template_error_are_shown(preview, browser):
+    url, project, _ = preview
+    claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
+    template = project / "templates" / "claim.html"
+    good_claim, good_template = claim.read_text(encoding="utf-8"), template.read_text(encoding="utf-8")
+    page = browser.new_page()
+    page.goto(f"{url}/claims/serbia-can-rely-on-russia/")
+    page.wait_for_timeout(300)
+    claim.write_text(good_claim.replace("they always can rely", "they always could rely", 1),
+                     encoding="utf-8")
+    page.wait_for_selector("ol.problems li", timeout=10000)
+    assert "could" in page.inner_text("ol.problems")
+    claim.write_text(good_claim, encoding="utf-8")
+    page.wait_for_selector("h1.claim-quote", timeout=10000)
+    template.write_text(good_template.replace("{% block main %}", "{% block main %}{% if %}", 1),
+                        encoding="utf-8")
+    page.wait_for_selector("ol.problems li", timeout=10000)
+    assert "claim.html" in page.inner_text("ol.problems")
+    template.write_text(good_template, encoding="utf-8")
+    page.wait_for_selector("h1.claim-quote", timeout=10000)
+    page.close()
+
+
+def test_draft_in_preview_not_in_build(preview, browser, tmp_path):
+    url, project, _ = preview
+    source = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
+    draft = project / "content" / "claims" / "a-draft-claim.md"
+    draft.write_text(source.read_text(encoding="utf-8").replace("reviewed:", "draft: true\nreviewed:", 1),
+                     encoding="utf-8")
+    page = browser.new_page()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        response = page.goto(f"{url}/claims/a-draft-claim/")
+        if response is not None and response.status == 200:
+            break
+        page.wait_for_timeout(100)
+    assert page.locator(".draft-notice").count() == 1, page.content()[:3000]
+    page.close()
+    out = tmp_path / "published"
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--config",
+                             str(project / "site_config.yaml"), "--output", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (out / "claims" / "serbia-can-rely-on-russia" / "index.html").is_file()
+    assert not (out / "claims" / "a-draft-claim").exists()
+
+
+def test_deleting_a_claim_removes_its_page_and_listing(preview, browser):
+    url, project, _ = preview
+    claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
+    page = browser.new_page()
+    page.goto(f"{url}/claims/")
+    assert page.locator('a[href="/claims/serbia-can-rely-on-russia/"]').count() == 1
+    os.remove(claim)
+    page.wait_for_function(
+        "() => !document.querySelector('a[href=\"/claims/serbia-can-rely-on-russia/\"]')", timeout=10000)
+    assert page.goto(f"{url}/claims/serbia-can-rely-on-russia/").status == 404
+    page.close()
+
+
+def test_stylesheet_edit_swaps_styles_without_navigation(preview, browser):
+    url, project, _ = preview
+    css = project / "templates" / "static" / "style.css"
+    page = browser.new_page()
+    page.goto(f"{url}/")
+    page.wait_for_timeout(300)
+    navigations = _count_navigations(page)
+    css.write_text(css.read_text(encoding="utf-8") + "\nbody { outline: 7px solid rgb(1, 2, 3); }\n",
+                   encoding="utf-8")
+    page.wait_for_function("() => getComputedStyle(document.body).outlineWidth === '7px'", timeout=10000)
+    assert navigations == []
+    page.close()
+
+
+def test_port_in_use_is_a_clear_error(preview):
+    url, project, _ = preview
+    port = url.rsplit(":", 1)[1]
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "serve", "--config",
+                             str(project / "site_config.yaml"), "--port", port],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "cannot listen" in result.stderr and "Traceback" not in result.stderr
