@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import BuildFailed, Problems
-from .pipeline import build, load_and_check
+from .pipeline import build
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -65,8 +65,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    problems = Problems()
-    _config, site = load_and_check(args.config, problems)
+    """Everything a build checks (content, config, quotations, templates), writing nothing."""
+    try:
+        result = build(args.config, write=False)
+        problems, site = result.problems, result.site
+    except BuildFailed as failed:
+        problems, site = failed.problems, None
     if args.format == "json":
         print(problems.format_json())
     else:

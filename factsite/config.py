@@ -37,6 +37,7 @@ class SiteConfig:
     templates_dir: Path
     rating_best: int
     rating_worst: int
+    markdown_html: bool
     verdicts: tuple[Verdict, ...]
 
     @property
@@ -125,5 +126,6 @@ def load_config(path: Path, problems: Problems, *, base_url: str | None = None,
         templates_dir=root / values["templates_dir"],
         rating_best=best,
         rating_worst=worst,
+        markdown_html=bool(values["markdown_html"]),
         verdicts=tuple(verdicts),
     )

@@ -123,6 +123,11 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
         here = Path(dirpath)
         relative = here.relative_to(content_dir)
         kind = relative.parts[0] if relative.parts else ""
+        for name in sorted(dirnames):
+            linked = here / name
+            if linked.is_symlink() and root not in linked.resolve().parents:
+                problems.error(Location(shown(linked)), "this folder is a link pointing outside "
+                               "the content folder", "copy the files into content/ instead of linking")
         for name in sorted(filenames):
             path = here / name
             if name.startswith(".") or name.endswith("~"):

@@ -87,7 +87,7 @@ class Builder:
         self.config_path = config_path
         self.output_dir, self.base_url, self.preview = output_dir, base_url, preview
         self.caches = caches if caches is not None else Caches()
-        self.md = make_markdown()
+        self._md: tuple[bool, Any] | None = None
         self._env: tuple[str, jinja2.Environment] | None = None
         # the last good site, for the preview server: path -> (digest, bytes)
         self.memory: dict[str, tuple[str, bytes]] = {}
@@ -103,12 +103,15 @@ class Builder:
         return self._env[1]
 
     def _markup(self, site: Site) -> None:
-        cache = self.caches.markup
+        allow_html = site.config.markdown_html
+        if self._md is None or self._md[0] != allow_html:
+            self._md = (allow_html, make_markdown(allow_html))
+        md, cache = self._md[1], self.caches.markup
         for entries in (site.claims, site.speakers, site.events, site.pages):
             for entry in entries:
-                key = (entry.digest, 1)
+                key = (entry.digest, 1 + 2 * allow_html)
                 if key not in cache:
-                    cache[key] = render_markdown(self.md, entry.body, heading_shift=1)
+                    cache[key] = render_markdown(md, entry.body, heading_shift=1)
                 entry.body_html = cache[key]
 
     def build(self, changed: set[str] | None = None, *, reuse_output: bool = False) -> BuildResult:

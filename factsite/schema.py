@@ -121,6 +121,8 @@ CONFIG = {
                            "templates", "templates"),
     "rating_best": Field("int", False, "ClaimReview bestRating.", 5, 5),
     "rating_worst": Field("int", False, "ClaimReview worstRating.", 1, 1),
+    "markdown_html": Field("bool", False, "Render raw HTML written in Markdown bodies. Off by default: "
+                           "turn on only if every editor is trusted.", None, False),
     "verdicts": Field("records", True, "The verdict scale, best first; list order is display order.",
                       None, None, VERDICT),
 }
