@@ -30,6 +30,16 @@ class Caches:
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
+def code_version() -> str:
+    """Hash of factsite's own source: a cache made by other code is never loaded."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=12)
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def cache_dir_for(config_path: Path) -> Path:
     return config_path.parent / ".cache"
 

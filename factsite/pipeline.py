@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from . import __version__
-from .cache import Caches, cache_dir_for, load_caches, save_caches
+from .cache import Caches, cache_dir_for, code_version, load_caches, save_caches
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems
 from .loading import load_content
@@ -188,7 +188,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     """The whole build, as the CLI runs it. Raises BuildFailed (with every problem) on any error."""
     started = time.perf_counter()
     cache_folder = cache_dir_for(config_path)
-    cache_key = repr((__version__, preview, base_url, str(output_dir)))
+    cache_key = repr((code_version(), preview, base_url, str(output_dir)))
     caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
                       caches=caches)
