@@ -10,22 +10,26 @@ from .errors import BuildFailed, Problems
 from .pipeline import build
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=Path("site_config.yaml"),
+def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    # sub-commands repeat the option without a default, so `--config X check` keeps X
+    parser.add_argument("--config", type=Path,
+                        default=Path("site_config.yaml") if top else argparse.SUPPRESS,
                         help="site configuration file (default: site_config.yaml)")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="build.py", description="Build a static fact-check site.")
-    _common(parser)
+    _common(parser, top=True)
     parser.add_argument("--output", type=Path, help="output folder (default: output_dir from the config)")
     parser.add_argument("--base-url", help="override base_url, e.g. https://example.org/factcheck/")
     sub = parser.add_subparsers(dest="command")
 
     b = sub.add_parser("build", help="build the site (the default)")
     _common(b)
-    b.add_argument("--output", type=Path, help="output folder (default: output_dir from the config)")
-    b.add_argument("--base-url", help="override base_url, e.g. https://example.org/factcheck/")
+    b.add_argument("--output", type=Path, default=argparse.SUPPRESS,
+                   help="output folder (default: output_dir from the config)")
+    b.add_argument("--base-url", default=argparse.SUPPRESS,
+                   help="override base_url, e.g. https://example.org/factcheck/")
 
     c = sub.add_parser("check", help="check content, config and quotes; write nothing")
     _common(c)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import Caches
-from .errors import Location, Problems
+from .errors import Location, Problems, display_path
 from .frontmatter import FrontMatterError, split_front_matter
 from .schema import KINDS
 from .urls import slugify
@@ -109,10 +109,7 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
     root = content_dir.resolve()
 
     def shown(path: Path) -> str:
-        try:
-            return path.relative_to(project_root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        return display_path(path, Path.cwd())
 
     if not content_dir.is_dir():
         problems.error(Location(shown(content_dir)), "the content folder does not exist",

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,67 +129,125 @@ def _recover(out_dir: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+class Staging:
+    """The new output, file by file, swapped in whole by `commit`.
+
+    Files arrive as they are rendered (`put`), so the build never holds the
+    whole site in memory. Until the first file that differs from the previous
+    output arrives, nothing touches the disk: a build that changes nothing
+    costs no file operations at all.
+    """
+
+    def __init__(self, out_dir: Path):
+        _recover(out_dir)
+        self.out_dir = out_dir
+        self.old = (read_manifest(out_dir) or {}) if out_dir.is_dir() else {}
+        try:
+            self._written_at = (out_dir / MANIFEST).stat().st_mtime_ns
+        except OSError:
+            self._written_at = 0
+        self.new: dict[str, str] = {}
+        self.stats = WriteStats()
+        self.folder: Path | None = None
+        self._pending: list[str] = []  # unchanged files not yet linked into the folder
+        self._made: set[Path] = set()
+
+    def _target(self, relative: str) -> Path:
+        assert self.folder is not None
+        target = safe_output_path(self.folder, relative)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.update([target.parent, *target.parent.parents])
+        return target
+
+    def _materialise(self) -> None:
+        if self.folder is None:
+            self.folder = self.out_dir.parent / f".{self.out_dir.name}.staging-{os.getpid()}"
+            self.folder.mkdir(parents=True)
+            self._made.add(self.folder)
+            for relative in self._pending:
+                os.link(self.out_dir / relative, self._target(relative))
+            self._pending = []
+
+    def reusable(self, relative: str, hashed: str) -> bool:
+        """The previous output holds this file as the generator wrote it: listed with this
+        hash, still a plain file, and not modified after the manifest was written."""
+        if self.old.get(relative) != hashed:
+            return False
+        try:
+            info = os.lstat(self.out_dir / relative)
+        except OSError:
+            return False
+        return stat.S_ISREG(info.st_mode) and info.st_mtime_ns <= self._written_at
+
+    def put(self, relative: str, data: bytes | Previous) -> None:
+        if relative in self.new:
+            raise OutputError(f"/{relative} would be written twice",
+                              "two entries produce the same address; rename one of them")
+        hashed = data.digest if isinstance(data, Previous) else digest(data)
+        previous = self.out_dir / relative
+        unchanged = self.reusable(relative, hashed)
+        if isinstance(data, Previous) and not unchanged:
+            raise OutputError(f"/{relative} is not in the previous output as expected",
+                              "run the build again; if it persists, delete the .cache folder")
+        self.new[relative] = hashed
+        if unchanged:
+            self.stats.unchanged += 1
+            self.stats.bytes += len(data) if isinstance(data, bytes) else previous.stat().st_size
+            if self.folder is None:
+                self._pending.append(relative)
+            else:
+                os.link(previous, self._target(relative))
+            return
+        assert isinstance(data, bytes)
+        self._materialise()
+        self._target(relative).write_bytes(data)
+        self.stats.written += 1
+        self.stats.bytes += len(data)
+
+    def commit(self) -> WriteStats:
+        """Swap the new site in; only files of the old manifest that are gone are dropped."""
+        self.stats.removed = len(set(self.old) - set(self.new))
+        if self.folder is None and set(self.old) == set(self.new) and self.out_dir.is_dir():
+            return self.stats  # the output already is this site
+        self._materialise()
+        assert self.folder is not None
+        try:
+            if self.out_dir.is_dir():
+                self.stats.kept = _carry_foreign(self.out_dir, self.folder, self.old, self.new)
+            (self.folder / MANIFEST).write_text(
+                json.dumps({"generator": "factsite", "files": self.new}, indent=0, sort_keys=True)
+                + "\n", encoding="utf-8")
+            if self.out_dir.exists():
+                old = self.folder
+                if not _exchange(self.folder, self.out_dir):
+                    old = self.out_dir.parent / f".{self.out_dir.name}.previous"
+                    os.rename(self.out_dir, old)
+                    os.rename(self.folder, self.out_dir)
+                shutil.rmtree(old)  # now holds the previous output
+            else:
+                os.rename(self.folder, self.out_dir)
+        except BaseException:
+            self.abort()
+            raise
+        self.folder = None
+        return self.stats
+
+    def abort(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
 def write_site(files: dict[str, bytes | Previous], out_dir: Path) -> WriteStats:
     """Replace out_dir with exactly `files` (plus foreign files it already held)."""
-    stats = WriteStats()
-    _recover(out_dir)
-    old_manifest = (read_manifest(out_dir) or {}) if out_dir.is_dir() else {}
-    if old_manifest and set(old_manifest) == set(files) and all(
-            isinstance(v, Previous) and old_manifest[k] == v.digest for k, v in files.items()):
-        stats.unchanged = len(files)  # nothing to do: the output is already this site
-        return stats
-    staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
-    staging.mkdir(parents=True)
+    staging = Staging(out_dir)
     try:
-        new_manifest: dict[str, str] = {}
-        made: set[Path] = {staging}
         for relative in sorted(files):
-            data = files[relative]
-            target = safe_output_path(staging, relative)
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.update([target.parent, *target.parent.parents])
-            previous = out_dir / relative
-            if isinstance(data, Previous):
-                if old_manifest.get(relative) != data.digest:
-                    raise OutputError(f"/{relative} is not in the previous output as expected",
-                                      "run the build again; if it persists, delete the .cache folder")
-                new_manifest[relative] = data.digest
-                stats.bytes += previous.stat().st_size
-                os.link(previous, target)
-                stats.unchanged += 1
-                continue
-            hashed = digest(data)
-            new_manifest[relative] = hashed
-            stats.bytes += len(data)
-            if old_manifest.get(relative) == hashed and previous.is_file() and not previous.is_symlink():
-                try:
-                    os.link(previous, target)
-                    stats.unchanged += 1
-                    continue
-                except OSError:
-                    pass  # e.g. a filesystem without hard links: write instead
-            target.write_bytes(data)
-            stats.written += 1
-        stats.removed = len(set(old_manifest) - set(new_manifest))
-        if out_dir.is_dir():
-            stats.kept = _carry_foreign(out_dir, staging, old_manifest, new_manifest)
-        (staging / MANIFEST).write_text(
-            json.dumps({"generator": "factsite", "files": new_manifest}, indent=0, sort_keys=True) + "\n",
-            encoding="utf-8")
-        if out_dir.exists():
-            if not _exchange(staging, out_dir):
-                aside = out_dir.parent / f".{out_dir.name}.previous"
-                os.rename(out_dir, aside)
-                os.rename(staging, out_dir)
-                staging = aside
-            shutil.rmtree(staging)  # now holds the previous output
-        else:
-            os.rename(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return stats
+            staging.put(relative, files[relative])
+        return staging.commit()
+    finally:
+        staging.abort()
 
 
 def _carry_foreign(out_dir: Path, staging: Path, old: dict[str, str], new: dict[str, str]) -> int:

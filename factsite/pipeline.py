@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 
@@ -24,11 +25,11 @@ from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems
 from .loading import load_content
 from .markup import make_markdown, render_markdown
-from .model import Site
-from .output import (OutputError, Previous, WriteStats, build_lock, check_output_dir, digest,
-                     read_manifest, write_site)
+from .model import Claim, Site
+from .output import OutputError, Previous, Staging, WriteStats, build_lock, check_output_dir, digest
+from .parallel import map_items
 from .pages import plan_pages
-from .render import Renderer, make_environment
+from .render import PageSpec, Renderer, make_environment
 from .structured import search_index
 from .urls import page_file
 from .validate import build_site
@@ -97,8 +98,11 @@ class Builder:
         if self._env is None or self._env[0] != key:
             env = make_environment(config, hashes)
             cache = cache_dir_for(self.config_path) / "jinja"
-            cache.mkdir(parents=True, exist_ok=True)
-            env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+                env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
+            except OSError:
+                pass  # no cache folder (read-only project): templates compile each run
             self._env = (key, env)
         return self._env[1]
 
@@ -107,16 +111,28 @@ class Builder:
         if self._md is None or self._md[0] != allow_html:
             self._md = (allow_html, make_markdown(allow_html))
         md, cache = self._md[1], self.caches.markup
-        for entries in (site.claims, site.speakers, site.events, site.pages):
-            for entry in entries:
-                key = (entry.digest, 1 + 2 * allow_html)
-                if key not in cache:
-                    cache[key] = render_markdown(md, entry.body, heading_shift=1)
-                entry.body_html = cache[key]
+        entries = [e for group in (site.claims, site.speakers, site.events, site.pages) for e in group]
 
-    def build(self, changed: set[str] | None = None, *, reuse_output: bool = False) -> BuildResult:
-        """Check and render the site. `changed` forces those files to be read again;
-        with `reuse_output`, unchanged pages are taken from the output folder as they are."""
+        def key(entry: Any) -> tuple[str, int]:
+            # claim notes sit under the page's "Context" h2, other bodies right under its h1
+            shift = 1 if isinstance(entry, Claim) else 0
+            return entry.digest, shift + 2 * allow_html
+
+        todo = [e for e in entries if key(e) not in cache]
+        for i, html in map_items(
+                lambda e: render_markdown(md, e.body, heading_shift=key(e)[1] % 2), todo):
+            cache[key(todo[i])] = html
+        for entry in entries:
+            entry.body_html = cache[key(entry)]
+
+    def build(self, changed: set[str] | None = None, *,
+              staging_for: Callable[[SiteConfig], Staging] | None = None) -> BuildResult:
+        """Check and render the site. `changed` forces those files to be read again.
+
+        Without `staging_for`, every file ends up in `result.files` (the preview).
+        With it, files stream into the Staging it returns for the loaded config, and
+        pages whose fingerprint did not change are taken from the previous output.
+        """
         started = time.perf_counter()
         problems = Problems()
         config, site = load_and_check(self.config_path, problems, preview=self.preview,
@@ -133,46 +149,67 @@ class Builder:
         templates = _templates_digest(config)
         env = self._environment(config, repr((templates, config.base_url, hashes)), hashes)
         renderer = Renderer(env, site, problems)
-        config_bytes = config.path.read_bytes()
-        global_key = repr((__version__, templates, hashes, config_bytes, config.base_url, self.preview,
-                           tuple((p.slug, p.title) for p in site.pages)))
-        reuse_from = config.output_dir if reuse_output and config.output_dir.is_dir() else None
-        old_manifest = (read_manifest(reuse_from) or {}) if reuse_from else {}
+        global_key = repr((__version__, templates, hashes, config.path.read_bytes(), config.base_url,
+                           self.preview, tuple((p.slug, p.title) for p in site.pages)))
+        staging = staging_for(config) if staging_for is not None else None
 
-        files: dict[str, bytes | Previous] = dict(static)
+        def emit(path: str, data: bytes | Previous) -> None:
+            if staging is not None:
+                staging.put(path, data)
+            else:
+                result.files[path] = data
+
+        seen: set[str] = set()
+        for path, data in static.items():
+            emit(path, data)
+            seen.add(path)
         specs = plan_pages(site)
         pages_cache = self.caches.pages
+        todo: list[tuple[PageSpec, str, str]] = []
         for spec in specs:
             target = page_file(spec.path)
-            if target in files:
+            if target in seen:
                 problems.error(Location(spec.template), f"two pages would be written to /{target}",
                                "two entries produce the same address; rename one of them")
                 continue
+            seen.add(target)
             fingerprint = hashlib.blake2b(repr((global_key, spec.template, spec.path, spec.deps))
                                           .encode(), digest_size=16).hexdigest()
             cached = pages_cache.get(target)
             if cached is not None and cached[0] == fingerprint:
                 kept = self.memory.get(target)
-                if kept is not None and kept[0] == cached[1] and reuse_from is None:
-                    files[target] = kept[1]
+                if staging is None and kept is not None and kept[0] == cached[1]:
+                    emit(target, kept[1])
                     continue
-                if old_manifest.get(target) == cached[1]:
-                    files[target] = Previous(cached[1])
+                if staging is not None and staging.reusable(target, cached[1]):
+                    emit(target, Previous(cached[1]))
                     continue
-            data = renderer.render(spec)
+            todo.append((spec, target, fingerprint))
+
+        def render(job: tuple[PageSpec, str, str]) -> tuple[bytes | None, list[Any]]:
+            before = len(problems.items)
+            data = renderer.render(job[0])
+            return data, problems.items[before:]
+
+        for i, (data, found) in map_items(render, todo):
+            spec, target, fingerprint = todo[i]
             result.rendered += 1
-            if data is not None:
-                files[target] = data
-                pages_cache[target] = (fingerprint, digest(data))
-                kept = self.memory.get(target)
-                if kept is None or kept[0] != pages_cache[target][1]:
-                    result.changed.append(target)
-        files["search/index.json"] = search_index(site)
+            if data is None:
+                problems.items.extend(p for p in found if p not in problems.items)
+                continue
+            pages_cache[target] = (fingerprint, digest(data))
+            kept = self.memory.get(target)
+            if kept is None or kept[0] != pages_cache[target][1]:
+                result.changed.append(target)
+            if not problems.errors:
+                emit(target, data)
+        emit("search/index.json", search_index(site))
+        seen.add("search/index.json")
         if problems.errors:
             raise BuildFailed(problems)
-        for stale in set(pages_cache) - set(files):
+        for stale in set(pages_cache) - seen:
             del pages_cache[stale]
-        result.files, result.pages = files, len(specs)
+        result.pages = len(specs)
         result.seconds = time.perf_counter() - started
         return result
 
@@ -192,18 +229,31 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
                       caches=caches)
-    result = builder.build(reuse_output=write)
-    assert result.config is not None
-    if write:
-        out = result.config.output_dir
-        config = result.config
-        try:
-            check_output_dir(out, [config.root, config.content_dir, config.templates_dir, Path.cwd()])
-            with build_lock(out):
-                result.stats = write_site(result.files, out)
-        except OutputError as exc:
-            result.problems.error(Location(str(out)), exc.message, exc.hint)
-            raise BuildFailed(result.problems) from None
+    with ExitStack() as stack:
+        opened: list[Staging] = []
+
+        def staging_for(config: SiteConfig) -> Staging:
+            out = config.output_dir
+            try:
+                check_output_dir(out, [config.root, config.content_dir, config.templates_dir,
+                                       Path.cwd()])
+                stack.enter_context(build_lock(out))
+            except OutputError as exc:
+                failed = Problems()
+                failed.error(Location(str(out)), exc.message, exc.hint)
+                raise BuildFailed(failed) from None
+            staging = Staging(out)
+            stack.callback(staging.abort)
+            opened.append(staging)
+            return staging
+
+        result = builder.build(staging_for=staging_for if write else None)
+        if opened:
+            try:
+                result.stats = opened[0].commit()
+            except OutputError as exc:
+                result.problems.error(Location(str(opened[0].out_dir)), exc.message, exc.hint)
+                raise BuildFailed(result.problems) from None
     if use_cache:
         try:
             save_caches(cache_folder, cache_key, caches)

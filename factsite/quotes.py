@@ -11,6 +11,7 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote as _percent
 
 from .model import Segment
@@ -22,23 +23,27 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’»“]*\s+|\n\s*\n")
 _APOS_TABLE = str.maketrans({c: "'" for c in _APOSTROPHES})
 
 
-def _key(word: str) -> str:
-    return unicodedata.normalize("NFKC", word).translate(_APOS_TABLE).casefold()
+def _fold(text: str) -> str:
+    """Case and apostrophes folded; keeps the length of ordinary text, so offsets still fit."""
+    for mark in _APOSTROPHES[1:]:
+        text = text.replace(mark, "'")
+    return text.lower()
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     key: str
     start: int
     end: int
 
 
 def tokenize(text: str) -> list[Token]:
-    return [Token(_key(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+    """Words with their offsets in `text`, each keyed for comparison."""
+    return [Token(_fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def fragments(wording: str) -> list[list[Token]]:
     """The wording's word runs between elisions, each with offsets into the wording."""
+    wording = unicodedata.normalize("NFC", wording)
     runs, start = [], 0
     for match in list(_ELISION.finditer(wording)) + [None]:
         end = match.start() if match else len(wording)
@@ -72,23 +77,47 @@ class Missing:
 
 
 class SourceText:
-    """A source's archived text, tokenized once, searched many times."""
+    """A source's archived text, indexed once, searched many times.
+
+    The words are joined into one space-separated string of folded keys, so
+    finding a wording is a single `str.find` (C speed) and the word number of
+    a hit is the count of spaces before it.
+    """
 
     def __init__(self, text: str):
-        self.text = text
-        self.tokens = tokenize(text)
-        self.keys = [t.key for t in self.tokens]
-        self.positions: dict[str, list[int]] = {}
-        for i, key in enumerate(self.keys):
-            self.positions.setdefault(key, []).append(i)
+        self.text = unicodedata.normalize("NFC", text)
+        folded = _fold(self.text)
+        spans = [m.span() for m in _WORD.finditer(self.text)]
+        if len(folded) == len(self.text):
+            keys = [folded[a:b] for a, b in spans]
+        else:  # folding changed lengths (rare letters): fold word by word
+            keys = [_fold(self.text[a:b]) for a, b in spans]
+        self.spans = spans
+        self.keys = keys
+        self.joined = " " + " ".join(keys) + " "
+        self._positions: dict[str, list[int]] | None = None
         self._sentences: list[tuple[int, int]] | None = None
 
-    def _find_run(self, run: list[str], after: int) -> int | None:
-        n = len(run)
-        for i in self.positions.get(run[0], ()):
-            if i >= after and self.keys[i:i + n] == run:
-                return i
-        return None
+    @property
+    def tokens(self) -> list[Token]:
+        return [Token(k, a, b) for k, (a, b) in zip(self.keys, self.spans)]
+
+    @property
+    def positions(self) -> dict[str, list[int]]:
+        if self._positions is None:
+            self._positions = {}
+            for i, key in enumerate(self.keys):
+                self._positions.setdefault(key, []).append(i)
+        return self._positions
+
+    def _find_run(self, run: list[str], after: int) -> tuple[int, int, int] | None:
+        """(first char, last char, next search position) of the words `run` in order."""
+        at = self.joined.find(" " + " ".join(run) + " ", after)
+        if at < 0:
+            return None
+        first = self.joined.count(" ", 0, at + 1) - 1
+        last = first + len(run) - 1
+        return self.spans[first][0], self.spans[last][1], at + len(" ".join(run)) + 1
 
     def find(self, wording: str) -> Found | Missing:
         runs = fragments(wording)
@@ -97,19 +126,19 @@ class SourceText:
         spans, after = [], 0
         for run in runs:
             keys = [t.key for t in run]
-            at = self._find_run(keys, after)
-            if at is None:
-                piece = wording[run[0].start:run[-1].end]
-                return self._closest(piece, keys)
-            last = at + len(keys) - 1
-            spans.append((self.tokens[at].start, self.tokens[last].end))
-            after = last + 1
+            hit = self._find_run(keys, after)
+            if hit is None:
+                nfc = unicodedata.normalize("NFC", wording)
+                return self._closest(nfc[run[0].start:run[-1].end], keys)
+            spans.append((hit[0], hit[1]))
+            after = hit[2]
         return Found(spans)
 
     def _closest(self, piece: str, keys: list[str]) -> Missing:
         """The window of the source most like the missing words, and how they differ."""
-        if not self.tokens:
+        if not self.keys:
             return Missing(piece, "", ["the source has no text"])
+        keys_all = self.keys
         votes: dict[int, int] = {}
         for j, key in enumerate(keys):
             for i in self.positions.get(key, ()):
@@ -118,13 +147,15 @@ class SourceText:
         best: tuple[float, int, int] | None = None
         n = len(keys)
         for start in candidates:
-            lo, hi = max(0, start - 3), min(len(self.keys), start + n + 3)
-            matcher = difflib.SequenceMatcher(None, keys, self.keys[lo:hi], autojunk=False)
+            lo, hi = max(0, start - 3), min(len(keys_all), start + n + 3)
+            matcher = difflib.SequenceMatcher(None, keys, keys_all[lo:hi], autojunk=False)
             blocks = [b for b in matcher.get_matching_blocks() if b.size]
             if not blocks:
                 continue
-            w_lo, w_hi = lo + blocks[0].b, lo + blocks[-1].b + blocks[-1].size
-            ratio = difflib.SequenceMatcher(None, keys, self.keys[w_lo:w_hi], autojunk=False).ratio()
+            # align the window with the whole wording, unmatched first and last words included
+            w_lo = max(0, lo + blocks[0].b - blocks[0].a)
+            w_hi = min(len(keys_all), lo + blocks[-1].b + blocks[-1].size + (n - blocks[-1].a - blocks[-1].size))
+            ratio = difflib.SequenceMatcher(None, keys, keys_all[w_lo:w_hi], autojunk=False).ratio()
             if best is None or ratio > best[0]:
                 best = (ratio, w_lo, w_hi)
         if best is None:
@@ -174,11 +205,12 @@ class SourceText:
     def text_fragment(self, spans: list[tuple[int, int]]) -> str:
         """A URL text fragment (#:~:text=start,end) that highlights the quote on the original page."""
         start, end = spans[0][0], spans[-1][1]
-        words = [t for t in self.tokens if start <= t.start and t.end <= end]
+        passage = self.text[start:end]
+        words = tokenize(passage)
         if len(words) <= 8:
-            return "#:~:text=" + _encode(self.text[start:end])
-        head = self.text[words[0].start:words[3].end]
-        tail = self.text[words[-4].start:words[-1].end]
+            return "#:~:text=" + _encode(passage)
+        head = passage[words[0].start:words[3].end]
+        tail = passage[words[-4].start:words[-1].end]
         return "#:~:text=" + _encode(head) + "," + _encode(tail)
 
 
@@ -193,11 +225,11 @@ def _encode(text: str) -> str:
 
 def describe_differences(quoted: list[str], printed: list[str]) -> list[str]:
     """Word-level differences between the quoted words and the source's, readable."""
-    matcher = difflib.SequenceMatcher(None, [_key(w) for w in quoted], [_key(w) for w in printed],
+    matcher = difflib.SequenceMatcher(None, [_fold(w) for w in quoted], [_fold(w) for w in printed],
                                       autojunk=False)
     opcodes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
-    moved_ours = sorted(_key(w) for op in opcodes for w in quoted[op[1]:op[2]])
-    moved_theirs = sorted(_key(w) for op in opcodes for w in printed[op[3]:op[4]])
+    moved_ours = sorted(_fold(w) for op in opcodes for w in quoted[op[1]:op[2]])
+    moved_theirs = sorted(_fold(w) for op in opcodes for w in printed[op[3]:op[4]])
     if len(opcodes) > 1 and moved_ours == moved_theirs:
         a1, a2 = opcodes[0][1], opcodes[-1][2]
         b1, b2 = opcodes[0][3], opcodes[-1][4]

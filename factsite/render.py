@@ -43,7 +43,7 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
     """`static_hashes` version asset URLs for caches; None (the preview) leaves them bare,
     so a stylesheet edit changes no page and can be swapped in without a reload."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(config.templates_dir)),
+        loader=jinja2.FileSystemLoader(str(config.templates_dir.resolve())),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         auto_reload=False,

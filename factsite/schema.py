@@ -205,7 +205,10 @@ def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) ->
                 result.append(converted)
         return result
     if kind == "records":
-        if not isinstance(value, list) or not value:
+        if isinstance(value, list) and not value:
+            report(path, "the list is empty", "add at least one `- field: value` item under this key")
+            return None
+        if not isinstance(value, list):
             report(path, f"expected a list of items, found {_describe(value)}",
                    "write one `- field: value` item per line under this key")
             return None

@@ -162,7 +162,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                 report(("verdict",), f"`{v['verdict']}` is not a verdict of this site's scale",
                        f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(ids)}")
         ok = ok and claim.verdict is not None and claim.speaker is not None
-        quote_found = False
+        quote_found = quote_reported = False
         for i, item in enumerate(v["appearances"] or []):
             if item["source"] is None:
                 ok = False
@@ -184,6 +184,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                 match = result.missing
                 assert match is not None
                 at = ("appearances", i, "wording") if item["wording"] else ("quote",)
+                quote_reported = quote_reported or not item["wording"]
                 detail = "; ".join(match.differences)
                 closest = f'closest passage: "{match.closest}"' if match.closest else "no similar passage"
                 report(at, f'the wording is not in {source.source_path}: "{match.fragment}"',
@@ -192,7 +193,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
             if claim.quote and not quote_found and check_quote(source, claim.quote).found:
                 quote_found = True
             claim.appearances.append(appearance)
-        if claim.quote and claim.appearances and not quote_found:
+        if claim.quote and claim.appearances and not quote_found and not quote_reported:
             first = claim.appearances[0].source
             missing = check_quote(first, claim.quote).missing
             detail = ""
