@@ -1,0 +1,326 @@
+"""`build.py check` on broken sites: every mistake at its file, line and column, with a hint.
+
+One fixture per kind of mistake under tests/invalid/<case>/. Each test states the problems
+`check` must report: locations are computed from the fixture files themselves, messages
+are the texts of factsite's source. Both output formats are checked against the same
+expectations; the command runs in the site's folder, as an editor would run it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from conftest import SiteDir, line_of, problems_json, stage
+
+FRONT_MATTER_START = 2  # line 1 is `---`; the first field is on line 2
+
+
+@dataclass
+class Expect:
+    path: str
+    line: int
+    column: int
+    message: str | Callable[[str], bool]
+    hint: str | tuple[str, ...] | None = None  # exact text, or parts it must contain; None: any
+    severity: str = "error"
+
+    def matches(self, p: dict) -> bool:
+        if (p["path"], p["line"], p["column"], p["severity"]) != (
+                self.path, self.line, self.column, self.severity):
+            return False
+        if callable(self.message):
+            if not self.message(p["message"]):
+                return False
+        elif p["message"] != self.message:
+            return False
+        if not p["hint"]:
+            return False  # every problem comes with a hint
+        if isinstance(self.hint, str):
+            return p["hint"] == self.hint
+        if isinstance(self.hint, tuple):
+            return all(part in p["hint"] for part in self.hint)
+        return True
+
+    def __str__(self) -> str:
+        message = self.message if isinstance(self.message, str) else "<message as described>"
+        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {message} (hint: {self.hint})"
+
+
+def rel(site: SiteDir, path: str) -> str:
+    assert (site.root / path).is_file(), path
+    return path
+
+
+def at(site: SiteDir, path: str, needle: str) -> tuple[str, int, int]:
+    line, column = line_of(site.root / path, needle)
+    return rel(site, path), line, column
+
+
+CLAIM = "content/claims/agreement.md"
+SOURCE = "content/sources/example-daily-2022-12-22-talks.md"
+
+
+def _missing_field(s):
+    return [Expect(rel(s, "content/claims/no-date.md"), FRONT_MATTER_START, 1,
+                   "missing required field `said`",
+                   "add `said:` — when it was said (or first reported), YYYY-MM-DD.")]
+
+
+def _wrong_type(s):
+    return [Expect(*at(s, "content/speakers/ana-markovic.md", "role: 1.10"),
+                   "expected text, found a number (1.1)",
+                   "YAML read this as the number 1.1; write it in double quotes")]
+
+
+def _invalid_date(s):
+    return [Expect(*at(s, "content/claims/bad-date.md", "said: 2022-13-01"),
+                   "'2022-13-01' is not a valid date", "write it as YYYY-MM-DD, e.g. 2022-12-21")]
+
+
+def _unknown_speaker(s):
+    return [Expect(*at(s, CLAIM, "speaker: ana-markovik"), "unknown speaker `ana-markovik`",
+                   "did you mean `ana-markovic`?")]
+
+
+def _unknown_event(s):
+    return [Expect(*at(s, CLAIM, "event: press-conferense-2022"), "unknown event `press-conferense-2022`",
+                   "did you mean `press-conference-2022`?")]
+
+
+def _unknown_source(s):
+    # the key sits inside a list item: the column is that of `source`, not of the `-`
+    return [Expect(*at(s, CLAIM, "source: example-daily-2022-12-23-talks"),
+                   "unknown source `example-daily-2022-12-23-talks`",
+                   "did you mean `example-daily-2022-12-22-talks`?")]
+
+
+def _verdict_not_in_scale(s):
+    return [Expect(*at(s, CLAIM, "verdict: acurate"), "`acurate` is not a verdict of this site's scale",
+                   "did you mean `accurate`?")]
+
+
+def _duplicate_slug(s):
+    folder = s.content / "speakers"
+    same = sorted(p.name for p in folder.iterdir() if p.stem.lower() in ("vucic", "vučić"))
+    assert len(same) == 3, same
+    first = same[0]  # entries are read in file-name order; the first keeps the slug
+    return [Expect(f"content/speakers/{name}", 1, 0,
+                   f"the slug 'vucic' is already used by content/speakers/{first}",
+                   "file names must differ by more than case or accents; rename one of them")
+            for name in same[1:]]
+
+
+def _empty_quote(s):
+    return [Expect(*at(s, "content/claims/empty.md", 'quote: ""'), "this field is empty",
+                   "write a value or remove the field if it is optional")]
+
+
+def _no_appearances(s):
+    def says_empty(message: str) -> bool:
+        # "expected a list of items, found a list" contradicts itself: the list is empty
+        return "found a list" not in message and ("empty" in message or "no appearance" in message)
+    return [Expect(*at(s, "content/claims/nowhere.md", "appearances: []"), says_empty)]
+
+
+def _unknown_field(s):
+    return [Expect(*at(s, CLAIM, "speeker:"), "unknown field `speeker`", "did you mean `speaker`?"),
+            Expect(rel(s, CLAIM), FRONT_MATTER_START, 1, "missing required field `speaker`")]
+
+
+def _malformed_yaml(s):
+    needle = "summary: The minister said: the agreement"
+    line, column = line_of(s.root / CLAIM, needle)
+    column += needle.index(": the")  # the second ": " is where YAML gives up
+    return [Expect(rel(s, CLAIM), line, column,
+                   lambda m: m.startswith("YAML syntax error: mapping values are not allowed"),
+                   'a value contains ": " — put the whole value in double quotes')]
+
+
+def _unknown_config_key(s):
+    return [Expect(*at(s, "site_config.yaml", "per_pgae: 20"), "unknown field `per_pgae`",
+                   "did you mean `per_page`?")]
+
+
+def _missing_front_matter(s):
+    return [Expect(rel(s, "content/events/notes.md"), 1, 0, "the file does not start with front matter")]
+
+
+def _unclosed_front_matter(s):
+    return [Expect(rel(s, "content/speakers/unclosed.md"), 1, 0, "the front matter is not closed")]
+
+
+def _misquote(s):
+    return [Expect(*at(s, CLAIM, 'wording: "The agreement from 2014'),
+                   f'the wording is not in {SOURCE}: "The agreement from 2014 has still not been implemented"',
+                   ('closest passage: "The agreement from 2013 has still not been implemented"',
+                    'quote has "2014" where the source has "2013"'))]
+
+
+def _misquote_last_word(s):
+    return [Expect(*at(s, CLAIM, 'wording: "The agreement from 2013'),
+                   f'the wording is not in {SOURCE}: "The agreement from 2013 has still not been respected"',
+                   ('closest passage: "The agreement from 2013 has still not been implemented"',
+                    'quote has "respected" where the source has "implemented"'))]
+
+
+def _misquote_in_quote(s):
+    # The quote is the appearance's wording here: one changed word is one problem, not two
+    # (whichever of the two messages factsite keeps, it must quote, locate and explain it).
+    return [Expect(*at(s, CLAIM, 'quote: "The agreement from 2014'),
+                   lambda m: '"The agreement from 2014 has still not been implemented"' in m,
+                   ('"The agreement from 2013 has still not been implemented"',
+                    'quote has "2014" where the source has "2013"'))]
+
+
+def _multi_error(s):
+    return (_missing_field(s)
+            + [Expect(*at(s, "content/claims/bad-verdict.md", "verdict: acurate"),
+                      "`acurate` is not a verdict of this site's scale", "did you mean `accurate`?"),
+               Expect(*at(s, "content/claims/misquote.md", 'wording: "The agreement from 2014'),
+                      f'the wording is not in {SOURCE}: "The agreement from 2014 has still not been implemented"',
+                      ('closest passage: "The agreement from 2013 has still not been implemented"',)),
+               Expect(*at(s, "content/claims/typo-field.md", "sumary:"), "unknown field `sumary`",
+                      "did you mean `summary`?")]
+            + _wrong_type(s) + _missing_front_matter(s)
+            + [Expect(rel(s, "content/sources/readme.txt"), 0, 0, "ignored: not a .md file",
+                      severity="warning")])
+
+
+CASES: dict[str, Callable[[SiteDir], list[Expect]]] = {
+    "missing-field": _missing_field,
+    "wrong-type": _wrong_type,
+    "invalid-date": _invalid_date,
+    "unknown-speaker": _unknown_speaker,
+    "unknown-event": _unknown_event,
+    "unknown-source": _unknown_source,
+    "verdict-not-in-scale": _verdict_not_in_scale,
+    "duplicate-slug": _duplicate_slug,
+    "empty-quote": _empty_quote,
+    "no-appearances": _no_appearances,
+    "unknown-field": _unknown_field,
+    "malformed-yaml": _malformed_yaml,
+    "unknown-config-key": _unknown_config_key,
+    "missing-front-matter": _missing_front_matter,
+    "unclosed-front-matter": _unclosed_front_matter,
+    "misquote": _misquote,
+    "misquote-last-word": _misquote_last_word,
+    "misquote-in-quote": _misquote_in_quote,
+    "multi-error": _multi_error,
+}
+
+_PROBLEM = re.compile(r"^(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+))?(?::(?P<column>\d+))?: "
+                      r"(?P<severity>error|warning): (?P<message>.*)$")
+
+
+def parse_text(output: str) -> tuple[list[dict], str]:
+    """The text format back to problems: `path:line:col: severity: message` + `    hint: ...`."""
+    lines = output.rstrip("\n").split("\n")
+    problems: list[dict] = []
+    for line in lines[:-1]:
+        if line.startswith("    hint: "):
+            assert problems and not problems[-1]["hint"], f"stray hint line: {line!r}"
+            problems[-1]["hint"] = line.removeprefix("    hint: ")
+            continue
+        m = _PROBLEM.match(line)
+        assert m, f"not a problem line: {line!r}"
+        problems.append(dict(path=m["path"], line=int(m["line"] or 0), column=int(m["column"] or 0),
+                             severity=m["severity"], message=m["message"], hint=""))
+    return problems, lines[-1]
+
+
+def summary(expected: list[Expect]) -> str:
+    e = sum(x.severity == "error" for x in expected)
+    w = sum(x.severity == "warning" for x in expected)
+    return f"{e} error{'s' if e != 1 else ''}, {w} warning{'s' if w != 1 else ''}"
+
+
+def assert_problems(found: list[dict], expected: list[Expect]) -> None:
+    unmatched = list(found)
+    missing = []
+    for e in expected:
+        hit = next((p for p in unmatched if e.matches(p)), None)
+        if hit is None:
+            missing.append(str(e))
+        else:
+            unmatched.remove(hit)
+    assert not missing and not unmatched, (
+        "\nexpected but not reported:\n  " + ("\n  ".join(missing) or "(none)")
+        + "\nreported but not expected:\n  " + ("\n  ".join(map(str, unmatched)) or "(none)"))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_check_text_format(case: str, tmp_path: Path) -> None:
+    site = stage("invalid", case, tmp_path)
+    expected = CASES[case](site)
+    run = site.cli("check", "--config", "site_config.yaml")
+    assert run.code == 1, run.text
+    problems, last = parse_text(run.out)
+    assert_problems(problems, expected)
+    assert last == summary(expected)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_check_json_format(case: str, tmp_path: Path) -> None:
+    site = stage("invalid", case, tmp_path)
+    expected = CASES[case](site)
+    run = site.cli("check", "--config", "site_config.yaml", "--format", "json")
+    assert run.code == 1, run.text
+    problems = problems_json(run)
+    assert all(set(p) == {"path", "line", "column", "severity", "message", "hint"} for p in problems)
+    assert_problems(problems, expected)
+
+
+def test_multi_error_run_as_a_process(tmp_path: Path) -> None:
+    """One real `python build.py check` reports every problem of the site, then the summary."""
+    site = stage("invalid", "multi-error", tmp_path)
+    expected = _multi_error(site)
+    run = site.run("check", "--config", "site_config.yaml")
+    assert run.code == 1
+    assert "Traceback" not in run.text
+    problems, last = parse_text(run.out)
+    assert_problems(problems, expected)
+    assert last == summary(expected) == "6 errors, 1 warning"
+    # the files with errors are all named, each once per mistake
+    assert {p["path"] for p in problems if p["severity"] == "error"} == {
+        "content/claims/no-date.md", "content/claims/bad-verdict.md", "content/claims/misquote.md",
+        "content/claims/typo-field.md", "content/speakers/ana-markovic.md", "content/events/notes.md"}
+
+
+def test_problems_are_listed_in_file_and_line_order(tmp_path: Path) -> None:
+    site = stage("invalid", "multi-error", tmp_path)
+    problems, _ = parse_text(site.cli("check", "--config", "site_config.yaml").out)
+    keys = [(p["path"], p["line"], p["column"]) for p in problems]
+    assert keys == sorted(keys)
+
+
+def test_check_of_a_site_with_only_a_warning_exits_0(tmp_path: Path) -> None:
+    site = stage("sites", "minimal", tmp_path)
+    (site.content / "claims" / "notes.txt").write_text("scratch notes\n", encoding="utf-8")
+    run = site.cli("check", "--config", "site_config.yaml", "--format", "json")
+    assert run.code == 0
+    assert problems_json(run) == [{"path": "content/claims/notes.txt", "line": 0, "column": 0,
+                                   "severity": "warning", "message": "ignored: not a .md file",
+                                   "hint": "entries are Markdown files ending in .md"}]
+
+
+@pytest.mark.parametrize("case", ["unknown-speaker", "unknown-config-key", "misquote"])
+def test_paths_in_messages_open_from_the_working_directory(case: str, tmp_path: Path) -> None:
+    """Run from elsewhere (`--config tests/invalid/<case>/site_config.yaml`): every path printed
+    must still name the file from where the command ran, so editors and terminals can open it."""
+    site = stage("invalid", case, tmp_path)
+    config = site.config.relative_to(site.top).as_posix()
+    run = site.cli("check", "--config", config, "--format", "json", cwd=site.top)
+    assert run.code == 1
+    problems = problems_json(run)
+    assert problems
+    for p in problems:
+        assert (site.top / p["path"]).is_file(), (
+            f"{p['path']!r} (from {p['message']!r}) is not a file relative to the working directory")
+    text_run = site.cli("check", "--config", config, cwd=site.top)
+    for p in parse_text(text_run.out)[0]:
+        assert (site.top / p["path"]).is_file(), p["path"]

@@ -1,0 +1,154 @@
+"""The command line: `build.py [build|check|new] ...`, its exit codes and what it prints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import split_file, stage
+from factsite.schema import KINDS
+
+MINIMAL_CONFIG = "tests/sites/minimal/site_config.yaml"
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    """Every file under root except the build cache (.cache/)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".cache" not in p.relative_to(root).parts}
+
+
+def test_help_lists_the_commands(tmp_path: Path):
+    site = stage("sites", "minimal", tmp_path)
+    run = site.run("--help")
+    assert run.code == 0
+    for command in ("build", "check", "new", "serve"):
+        assert command in run.out
+
+
+def test_build_is_the_default_command(tmp_path: Path):
+    site = stage("sites", "minimal", tmp_path)
+    run = site.run("--config", "site_config.yaml", "--output", str(tmp_path / "out"))
+    assert run.code == 0, run.text
+    assert run.out.startswith("Built ")
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_check_writes_nothing(tmp_path: Path):
+    """No output, no change to content or templates (a build cache may be kept)."""
+    site = stage("sites", "minimal", tmp_path)
+    before = files_under(site.top)
+    run = site.cli("check", "--config", "site_config.yaml")
+    assert run.code == 0
+    assert files_under(site.top) == before
+    assert not (site.root / "output").exists()
+
+
+@pytest.mark.parametrize("command", [("check",), ("build", "--output", "out")])
+def test_an_unusable_cache_folder_does_not_stop_the_command(command, tmp_path: Path):
+    """The cache only saves time ("a read-only project still builds"): when .cache/ cannot
+    be created (here a file is in the way), check and build still work."""
+    site = stage("sites", "minimal", tmp_path)
+    (site.root / ".cache").write_text("not a folder\n")
+    run = site.cli(command[0], "--config", "site_config.yaml", *command[1:])
+    assert run.code == 0, run.text
+
+
+def test_config_given_before_the_command_is_used(tmp_path: Path):
+    """`--help` shows --config as a global option, so `build.py --config X check` checks X."""
+    site = stage("sites", "minimal", tmp_path)
+    run = site.cli("--config", MINIMAL_CONFIG, "check", cwd=site.top)
+    assert run.code == 0, run.text
+    assert run.out.startswith("All good: 2 claims")
+
+
+def test_missing_config_is_a_located_error(tmp_path: Path):
+    site = stage("sites", "minimal", tmp_path)
+    run = site.cli("check", "--config", "nowhere.yaml", "--format", "json")
+    assert run.code == 1
+    assert '"message": "the site configuration file does not exist"' in run.out
+    assert '"path": "nowhere.yaml"' in run.out
+
+
+def test_build_of_a_broken_site_exits_1_and_prints_problems_on_stderr(tmp_path: Path):
+    site = stage("invalid", "unknown-speaker", tmp_path)
+    run = site.run("build", "--config", "site_config.yaml", "--output", str(tmp_path / "out"))
+    assert run.code == 1
+    assert "Traceback" not in run.text
+    assert re.search(r"^content/claims/agreement\.md:\d+:\d+: error: unknown speaker `ana-markovik`$",
+                     run.err, re.M), run.err
+    assert "    hint: did you mean `ana-markovic`?" in run.err
+    assert "1 error, 0 warnings" in run.err
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- new
+
+NEW = {"claim": ("claims", "Some Title", "some-title", "quote"),
+       "speaker": ("speakers", "Jovana Jovanović", "jovana-jovanovic", "name"),
+       "event": ("events", "Talks in Ohrid", "talks-in-ohrid", "name"),
+       "source": ("sources", "Minister says talks resume", "minister-says-talks-resume", "title"),
+       "page": ("pages", "Corrections policy", "corrections-policy", "title")}
+
+
+def test_new_claim_as_a_process(tmp_path: Path):
+    site = stage("sites", "minimal", tmp_path)
+    config = str(site.config)
+    run = site.run("new", "claim", "Some Title", "--config", config, cwd=tmp_path)
+    assert run.code == 0, run.text
+    created = site.content / "claims" / "some-title.md"
+    assert created.is_file()
+    assert str(created.name) in run.out
+    text = created.read_text(encoding="utf-8")
+    for name in KINDS["claims"]:
+        assert re.search(rf"^\s*#?\s*(- )?{name}:", text, re.M), f"field {name} missing from the new file"
+    before = created.read_bytes()
+    again = site.run("new", "claim", "Some Title", "--config", config, cwd=tmp_path)
+    assert again.code == 1
+    assert "this file already exists; nothing was written" in again.text
+    assert created.read_bytes() == before
+
+
+def test_new_entries_have_every_field_and_pass_check(tmp_path: Path):
+    site = stage("sites", "minimal", tmp_path)
+    for kind, (folder, title, slug, title_field) in NEW.items():
+        run = site.cli("new", kind, title, "--config", "site_config.yaml")
+        assert run.code == 0, run.text
+        created = site.content / folder / f"{slug}.md"
+        assert created.is_file(), kind
+        text = created.read_text(encoding="utf-8")
+        fields = KINDS[folder]
+        for name in fields:
+            assert re.search(rf"^\s*#?\s*(- )?{name}:", text, re.M), f"{kind}: field {name} missing"
+        header, _body = split_file(text)
+        data = yaml.safe_load(header)
+        assert data[title_field] == title, kind
+        assert data.get("draft") is True, kind  # new entries start as drafts
+        for name, field in fields.items():
+            if field.required:
+                assert name in data, f"{kind}: required field {name} is commented out"
+    # a draft is still checked field by field: the new files must not add problems
+    check = site.cli("check", "--config", "site_config.yaml", "--format", "json")
+    assert check.code == 0, check.out
+    assert check.out.strip() == "[]"
+
+
+def test_new_refuses_to_overwrite(tmp_path: Path):
+    site = stage("sites", "minimal", tmp_path)
+    existing = site.content / "claims" / "talks-resume-in-january.md"
+    before = existing.read_bytes()
+    run = site.cli("new", "claim", "Talks resume in January", "--config", "site_config.yaml")
+    assert run.code == 1
+    assert existing.read_bytes() == before
+    assert "this file already exists; nothing was written" in run.err
+
+
+def test_new_with_a_title_without_letters_is_refused(tmp_path: Path):
+    site = stage("sites", "minimal", tmp_path)
+    before = files_under(site.content)
+    run = site.cli("new", "claim", "?!", "--config", "site_config.yaml")
+    assert run.code == 1
+    assert "cannot make a file name" in run.err
+    assert files_under(site.content) == before

@@ -1,0 +1,376 @@
+"""What a build does to the output folder: deterministic, atomic, minimal, and never destructive.
+
+- the same input gives the same bytes, wherever the project lives;
+- a failed build leaves the previous output exactly as it was;
+- a folder the generator did not make is refused;
+- unchanged files keep their inode and mtime (sync tools upload only what changed);
+- files of earlier builds that are gone from the site are removed, foreign files are kept;
+- an incremental build gives exactly what a clean build of the same input gives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from conftest import SiteDir, Output, stage
+
+MANIFEST = ".factsite-manifest.json"
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under root: bytes, inode, mtime_ns (the build cache, .cache/, left out)."""
+    result = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".cache" not in path.relative_to(root).parts:
+            st = path.stat()
+            result[path.relative_to(root).as_posix()] = (path.read_bytes(), st.st_ino, st.st_mtime_ns)
+    return result
+
+
+def contents(root: Path) -> dict[str, bytes]:
+    return {k: v[0] for k, v in snapshot(root).items()}
+
+
+def leftovers(out: Path) -> list[str]:
+    """Working folders a build may leave beside the output (staging, previous)."""
+    return sorted(p.name for p in out.parent.iterdir()
+                  if p.name.startswith(f".{out.name}.") and p.name != f".{out.name}.lock")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+MINIMAL_CLAIM = "content/claims/talks-resume-in-january.md"
+OTHER_CLAIM = "content/claims/agreement-not-implemented.md"
+
+
+def _sources(site: SiteDir) -> dict[Path, bytes]:
+    roots = [site.root, site.top / "templates"]
+    return {p: p.read_bytes() for r in roots for p in sorted(r.rglob("*"))
+            if p.is_file() and ".cache" not in p.parts}
+
+
+def _restore(site: SiteDir, saved: dict[Path, bytes]) -> None:
+    for root in (site.root / "content", site.top / "templates"):
+        for p in sorted(root.rglob("*"), reverse=True):
+            if p.is_file() and p not in saved:
+                p.unlink()
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+    for p, data in saved.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.is_file() or p.read_bytes() != data:
+            p.write_bytes(data)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> SiteDir:
+    """One staged copy of the minimal site for this module (its templates compile once)."""
+    return stage("sites", "minimal", tmp_path_factory.mktemp("shared"))
+
+
+@pytest.fixture
+def site(shared: SiteDir):
+    """The shared minimal site; whatever a test changes in it is put back afterwards."""
+    saved = _sources(shared)
+    yield shared
+    _restore(shared, saved)
+
+
+# --------------------------------------------------------------------------- determinism
+
+def test_same_input_gives_byte_identical_output_in_different_places(tmp_path: Path):
+    a = stage("sites", "minimal", tmp_path / "a")
+    b = stage("sites", "minimal", tmp_path / "elsewhere" / "b")
+    a.build(tmp_path / "out-a")
+    b.build(tmp_path / "out-b")
+    first, second = contents(tmp_path / "out-a"), contents(tmp_path / "out-b")
+    assert sorted(first) == sorted(second)
+    assert len(first) > 10
+    for name in first:
+        assert first[name] == second[name], name
+
+
+def test_sample_builds_are_byte_identical(sample, tmp_path: Path):
+    from conftest import stage_sample
+
+    again = stage_sample(tmp_path)
+    again.build(tmp_path / "out")
+    first, second = contents(sample.out.root), contents(tmp_path / "out")
+    assert sorted(first) == sorted(second)
+    different = [name for name in first if first[name] != second[name]]
+    assert different == []
+
+
+def test_no_absolute_paths_of_the_build_machine_in_the_output(minimal):
+    where = str(minimal.site.top).encode()
+    for name, data in contents(minimal.out.root).items():
+        assert where not in data, name
+
+
+# --------------------------------------------------------------------------- failed builds
+
+def _break_content(site: SiteDir) -> None:
+    edit(site.root / MINIMAL_CLAIM, "verdict: opinion", "verdict: opinon")
+
+
+def _break_template(site: SiteDir) -> None:
+    edit(site.top / "templates" / "claim.html", "{% block main %}", "{% block main %}{{ claim.nothing_here }}")
+
+
+@pytest.mark.parametrize("breakage", [_break_content, _break_template], ids=["content", "template"])
+def test_failed_build_leaves_previous_output_intact(site: SiteDir, tmp_path: Path,
+                                                   breakage: Callable[[SiteDir], None]):
+    out = tmp_path / "out"
+    site.build(out)
+    (out / "CNAME").write_text("facts.example.org\n")
+    before = snapshot(out)
+    breakage(site)
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 1
+    assert "Build failed" in run.err
+    assert re.search(r"^\S+:\d+(:\d+)?: error: ", run.err, re.M), run.err
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_content_error_is_reported_at_its_line_by_build(site: SiteDir, tmp_path: Path):
+    _break_content(site)
+    run = site.cli("--config", "site_config.yaml", "--output", str(tmp_path / "out"))
+    assert run.code == 1
+    from conftest import line_of
+    line, column = line_of(site.root / MINIMAL_CLAIM, "verdict: opinon")
+    assert f"{MINIMAL_CLAIM}:{line}:{column}: error: `opinon` is not a verdict of this site's scale" \
+        in run.err.splitlines()
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- refusing folders
+
+def test_refuses_a_non_empty_folder_it_did_not_make(site: SiteDir, tmp_path: Path):
+    out = tmp_path / "my-documents"
+    out.mkdir()
+    (out / "index.html").write_text("<p>my own page</p>\n")
+    (out / "notes.txt").write_text("do not delete\n")
+    (out / "sub").mkdir()
+    (out / "sub" / "data.bin").write_bytes(b"\x00\x01")
+    before = snapshot(out)
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 1
+    assert "refusing to replace" in run.err and "not made by factsite" in run.err
+    assert snapshot(out) == before
+    assert leftovers(out) == []
+
+
+def test_an_empty_folder_is_accepted(site: SiteDir, tmp_path: Path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 0, run.text
+    assert (out / "index.html").is_file() and (out / MANIFEST).is_file()
+
+
+@pytest.mark.parametrize("target", [".", "content", ".."])
+def test_refuses_to_replace_the_project_or_its_content(site: SiteDir, tmp_path: Path, target: str):
+    before = snapshot(site.top)
+    run = site.cli("build", "--config", "site_config.yaml", "--output", target)
+    assert run.code == 1
+    assert "refusing" in run.err
+    assert snapshot(site.top) == before
+
+
+# --------------------------------------------------------------------------- incremental writes
+
+def test_unchanged_rebuild_keeps_every_file(site: SiteDir, tmp_path: Path):
+    out = tmp_path / "out"
+    site.build(out)
+    before = snapshot(out)
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 0, run.text
+    after = snapshot(out)
+    assert sorted(after) == sorted(before)
+    for name in before:
+        if name == MANIFEST:
+            continue
+        assert after[name] == before[name], f"{name} was rewritten although nothing changed"
+
+
+def test_changed_claim_rewrites_only_files_whose_bytes_changed(site: SiteDir, tmp_path: Path):
+    out = tmp_path / "out"
+    site.build(out)
+    before = snapshot(out)
+    edit(site.root / MINIMAL_CLAIM, "summary: The minister says talks will resume without conditions.",
+         "summary: The minister says the talks will resume in January, without any conditions.")
+    site.build(out)
+    after = snapshot(out)
+    assert sorted(after) == sorted(before)
+    changed = {name for name in before if after[name][0] != before[name][0]}
+    assert "claims/talks-resume-in-january/index.html" in changed
+    for name in ("claims/agreement-not-implemented/index.html", "404.html", "static/style.css"):
+        assert name not in changed
+    for name in before:
+        if name == MANIFEST:
+            continue
+        if name in changed:
+            assert after[name][2] >= before[name][2]
+        else:
+            assert after[name][1:] == before[name][1:], f"{name}: same bytes, but rewritten"
+
+
+def test_removed_claim_disappears_and_foreign_files_stay(site: SiteDir, tmp_path: Path):
+    out = tmp_path / "out"
+    site.build(out)
+    (out / "CNAME").write_text("facts.example.org\n")
+    (out / ".well-known").mkdir()
+    (out / ".well-known" / "security.txt").write_text("Contact: mailto:security@example.org\n")
+    (site.root / MINIMAL_CLAIM).unlink()
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 0, run.text
+    assert not (out / "claims" / "talks-resume-in-january").exists()
+    assert (out / "claims" / "agreement-not-implemented" / "index.html").is_file()
+    assert (out / "CNAME").read_text() == "facts.example.org\n"
+    assert (out / ".well-known" / "security.txt").is_file()
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert "CNAME" not in json.dumps(manifest)
+    # nothing links to the removed claim any more
+    site_out = Output(out)
+    for page in site_out.html_pages():
+        assert "/claims/talks-resume-in-january/" not in [a.get("href") for a in site_out.soup(page).find_all("a")]
+    assert leftovers(out) == []
+
+
+def test_generated_file_deleted_by_hand_is_restored(site: SiteDir, tmp_path: Path):
+    out = tmp_path / "out"
+    site.build(out)
+    expected = contents(out)
+    (out / "claims" / "agreement-not-implemented" / "index.html").unlink()
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 0, run.text
+    assert contents(out) == expected
+
+
+def test_generated_file_edited_by_hand_is_restored(site: SiteDir, tmp_path: Path):
+    """The output must be what the input says: a generated file changed by hand is rewritten."""
+    out = tmp_path / "out"
+    site.build(out)
+    expected = contents(out)
+    (out / "404.html").write_text("<p>edited by hand</p>\n")
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 0, run.text
+    assert contents(out) == expected
+
+
+# --------------------------------------------------------------------------- incremental == clean
+
+def _t(site: SiteDir, rel: str, old: str, new: str) -> None:
+    edit(site.root / rel, old, new)
+
+
+EDITS: dict[str, Callable[[SiteDir], None]] = {
+    "speaker name": lambda s: _t(s, "content/speakers/ana-markovic.md", 'name: "Ana Marković"',
+                                 'name: "Ana Marković-Petrović"'),
+    "speaker role": lambda s: _t(s, "content/speakers/ana-markovic.md", "Minister of Foreign Affairs",
+                                 "Deputy Prime Minister"),
+    "event name": lambda s: _t(s, "content/events/press-conference-2022.md", "after the Brussels round",
+                               "after the December round"),
+    "source outlet": lambda s: _t(s, "content/sources/example-daily-2022-12-22-talks.md",
+                                  'outlet: "Example Daily"', 'outlet: "Example Weekly"'),
+    "source text": lambda s: _t(s, "content/sources/example-daily-2022-12-22-talks.md",
+                                "The next round is expected", "The next round of talks is expected"),
+    "claim verdict": lambda s: _t(s, OTHER_CLAIM, "verdict: accurate", "verdict: misleading"),
+    "claim tag": lambda s: _t(s, OTHER_CLAIM, '"Agreements"', '"Brussels agreement"'),
+    # both claims are tagged Dialogue; the tag's name is shown as the first claim spells it
+    "shared tag spelling": lambda s: _t(s, OTHER_CLAIM, '["Dialogue",', '["DIALOGUE",'),
+    "claim notes": lambda s: _t(s, OTHER_CLAIM, "by the end of 2022.", "by the end of 2022, or since."),
+    "speaker bio": lambda s: _t(s, "content/speakers/ana-markovic.md", "since 2020.", "since March 2020."),
+    "event summary": lambda s: _t(s, "content/events/press-conference-2022.md", "a round of talks.",
+                                  "a long round of talks."),
+    "claim quote": lambda s: _t(s, MINIMAL_CLAIM,
+                                'quote: "We will return to the table in January, and we will not set any conditions."',
+                                'quote: "We will return to the table in January"'),
+    "claim date": lambda s: _t(s, OTHER_CLAIM, "said: 2022-12-21", "said: 2022-12-20"),
+    "claim removed": lambda s: (s.root / MINIMAL_CLAIM).unlink(),
+    "claim added": lambda s: (s.root / "content/claims/next-round-in-brussels.md").write_text(
+        (s.root / OTHER_CLAIM).read_text().replace(
+            "The agreement from 2013 has still not been implemented",
+            "The next round is expected to take place in Brussels"), encoding="utf-8"),
+    "page added": lambda s: (s.root / "content/pages").mkdir() or (s.root / "content/pages/about.md").write_text(
+        '---\ntitle: "About us"\n---\n\nWho we are.\n', encoding="utf-8"),
+    "verdict label": lambda s: _t(s, "site_config.yaml", "label: Accurate", "label: Correct"),
+    "site title": lambda s: _t(s, "site_config.yaml", "title: Minimal Fact Checks", "title: Small Fact Checks"),
+    "per_page": lambda s: _t(s, "site_config.yaml", "per_page: 20", "per_page: 1"),
+    "template": lambda s: edit(s.top / "templates" / "macros.html", "<article class=\"card claim-card\">",
+                               "<article class=\"card claim-card changed\">"),
+    "stylesheet": lambda s: (s.top / "templates" / "static" / "style.css").write_text(
+        (s.top / "templates" / "static" / "style.css").read_text() + "\n/* changed */\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def bench(shared, tmp_path_factory):
+    """The shared site built once; each edit test changes it, then puts it back."""
+    out = tmp_path_factory.mktemp("bench") / "out"
+    shared.build(out)
+    return shared, out, contents(out)
+
+
+def _clean_build(site: SiteDir, out: Path) -> dict[str, bytes]:
+    """What a build with no cache and no previous output gives."""
+    site.build(out, use_cache=False)
+    return contents(out)
+
+
+@pytest.mark.parametrize("change", sorted(EDITS))
+def test_incremental_build_equals_clean_build(bench, tmp_path: Path, change: str):
+    site, out, pristine = bench
+    saved = _sources(site)
+    try:
+        EDITS[change](site)
+        site.build(out)
+        fresh = _clean_build(site, tmp_path / "clean")
+        incremental = contents(out)
+        assert sorted(incremental) == sorted(fresh)
+        stale = [name for name in fresh if incremental[name] != fresh[name]]
+        assert stale == [], f"after changing the {change}, these files differ from a clean build"
+    finally:
+        _restore(site, saved)
+    # and undoing the change gives back the first output exactly
+    site.build(out)
+    assert contents(out) == pristine, f"undoing the {change} did not restore the output"
+
+
+def test_incremental_build_after_a_failed_build(site: SiteDir, tmp_path: Path):
+    """good -> broken (fails) -> fixed differently: the output is that of the fixed input."""
+    out = tmp_path / "out-incremental"
+    site.build(out)
+    _break_content(site)
+    assert site.cli("build", "--config", "site_config.yaml", "--output", str(out)).code == 1
+    edit(site.root / MINIMAL_CLAIM, "verdict: opinon", "verdict: misleading")
+    site.build(out)
+    assert contents(out) == _clean_build(site, tmp_path / "out-clean")
+
+
+def test_base_url_override_changes_every_internal_link(site: SiteDir, tmp_path: Path):
+    out = tmp_path / "out"
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out),
+                   "--base-url", "https://example.org/factcheck/")
+    assert run.code == 0, run.text
+    built = Output(out, "/factcheck/")
+    for page in built.html_pages():
+        for a in built.soup(page).find_all(["a", "link", "script"]):
+            value = a.get("href") or a.get("src")
+            if value and value.startswith("/"):
+                assert value.startswith("/factcheck/"), (page, value)
+                assert built.exists(value), (page, value)
+    # and the next plain build goes back to the configured base_url
+    assert site.cli("build", "--config", "site_config.yaml", "--output", str(out)).code == 0
+    home = Output(out).soup("/")
+    assert home.find("a", class_="brand")["href"] == "/"
