@@ -28,6 +28,19 @@ class Caches:
     markup: dict[tuple[str, int], str] = field(default_factory=dict)
     # output path -> (page fingerprint, digest of the bytes written)
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # text -> slug (python-slugify is slow, and the same names recur thousands of times)
+    slugs: dict[str, str] = field(default_factory=dict)
+    # source digest -> paragraphs of its archived text
+    paragraphs: dict[str, list[str]] = field(default_factory=dict)
+    # (wording, wording) -> both as segments with differences marked
+    wordings: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def slug(self, text: str) -> str:
+        if text not in self.slugs:
+            from .urls import slugify
+
+            self.slugs[text] = slugify(text)
+        return self.slugs[text]
 
 
 def code_version() -> str:

@@ -115,36 +115,32 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
         problems.error(Location(shown(content_dir)), "the content folder does not exist",
                        "create it, or set content_dir in site_config.yaml")
         return entries
-    for dirpath, dirnames, filenames in os.walk(content_dir):
-        dirnames.sort()
-        here = Path(dirpath)
-        relative = here.relative_to(content_dir)
-        kind = relative.parts[0] if relative.parts else ""
-        for name in sorted(dirnames):
-            linked = here / name
-            if linked.is_symlink() and root not in linked.resolve().parents:
-                problems.error(Location(shown(linked)), "this folder is a link pointing outside "
-                               "the content folder", "copy the files into content/ instead of linking")
-        for name in sorted(filenames):
-            path = here / name
-            if name.startswith(".") or name.endswith("~"):
-                continue  # editor swap and backup files
-            if path.is_symlink() and root not in path.resolve().parents:
+    def visit(folder: str, depth: int, kind: str) -> None:
+        with os.scandir(folder) as listing:
+            items = sorted(listing, key=lambda item: item.name)
+        for item in items:
+            if item.name.startswith(".") or item.name.endswith("~"):
+                continue  # hidden, editor swap and backup files
+            path = Path(item.path)
+            if item.is_symlink() and root not in path.resolve().parents:
                 problems.error(Location(shown(path)), "this link points outside the content folder",
                                "copy the file into content/ instead of linking to it")
                 continue
-            if not name.endswith(".md"):
+            if item.is_dir(follow_symlinks=False):
+                visit(item.path, depth + 1, kind or item.name)
+                continue
+            if not item.name.endswith(".md"):
                 problems.warning(Location(shown(path)), "ignored: not a .md file",
                                  "entries are Markdown files ending in .md")
                 continue
-            if kind not in KINDS or len(relative.parts) != 1:
+            if kind not in KINDS or depth != 1:
                 problems.warning(Location(shown(path)), "ignored: not inside a known content folder",
                                  f"put entries directly in content/{{{','.join(KINDS)}}}/")
                 continue
-            key = str(path)
+            key = os.path.abspath(item.path)
             seen.add(key)
             try:
-                info = path.stat()
+                info = item.stat()
                 stamp = (info.st_mtime_ns, info.st_size)
             except OSError:
                 stamp = (0, -1)
@@ -156,6 +152,8 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
             problems.items.extend(cached[2])
             if cached[1] is not None:
                 entries.append(cached[1])
+
+    visit(str(content_dir), 0, "")
     for key in set(caches.files) - seen:
         del caches.files[key]
     return entries

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import mimetypes
+import os
 import shutil
 import sys
 import tempfile
@@ -215,7 +216,7 @@ class Preview:
         self.log = log
 
     def rebuild(self, changed: Iterable[str] = ()) -> None:
-        changed = {str(Path(p)) for p in changed}
+        changed = {os.path.abspath(p) for p in changed}
         started = time.perf_counter()
         css_only = bool(changed) and all(p.endswith(".css") for p in changed)
         try:

@@ -18,7 +18,7 @@ from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker,
 from .cache import Caches
 from .quotes import QuoteResult, SourceText, compare_wordings
 from .schema import KINDS, check_record
-from .urls import slug_problem, slugify
+from .urls import slug_problem
 
 # Top-level folders the generator itself writes; a page may not take their names.
 RESERVED_PAGE_SLUGS = {"claims", "speakers", "events", "sources", "tags", "verdicts", "search",
@@ -29,14 +29,20 @@ def _paragraphs(text: str) -> list[str]:
     return [re.sub(r"\s*\n\s*", " ", p.strip()) for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
+def _cached_paragraphs(entry: RawEntry, caches: Caches) -> list[str]:
+    if entry.digest not in caches.paragraphs:
+        caches.paragraphs[entry.digest] = _paragraphs(entry.body)
+    return caches.paragraphs[entry.digest]
+
+
 class _Index:
     """Entries of one kind by slug, resolving references written as slug or as name."""
 
-    def __init__(self, kind: str, entries: dict[str, Entry], drafts: set[str]):
-        self.kind, self.entries, self.drafts = kind, entries, drafts
+    def __init__(self, kind: str, entries: dict[str, Entry], drafts: set[str], slug: Callable[[str], str]):
+        self.kind, self.entries, self.drafts, self.slug = kind, entries, drafts, slug
 
     def resolve(self, value: str) -> tuple[Any, str]:
-        slug = slugify(value)
+        slug = self.slug(value)
         if slug in self.entries:
             return self.entries[slug], ""
         if slug in self.drafts:
@@ -116,7 +122,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                               url_original=v["url"] or "", published=v["published"] or Source.published,
                               language=v["language"] or config.language, author=v["author"],
                               retrieved=v["retrieved"] or Source.retrieved, archive_url=v["archive_url"],
-                              paragraphs=_paragraphs(e.body))
+                              paragraphs=_cached_paragraphs(e, caches))
                for e, v in by_kind["sources"]}
     for e, v in by_kind["sources"]:
         if not sources[e.slug].paragraphs:
@@ -125,9 +131,9 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
     pages = [Page(**common(e, v), title=v["title"] or e.slug) for e, v in by_kind["pages"]]
 
     indexes = {
-        "speakers": _Index("speakers", speakers, drafts["speakers"]),  # type: ignore[arg-type]
-        "events": _Index("events", events, drafts["events"]),  # type: ignore[arg-type]
-        "sources": _Index("sources", sources, drafts["sources"]),  # type: ignore[arg-type]
+        "speakers": _Index("speakers", speakers, drafts["speakers"], caches.slug),  # type: ignore[arg-type]
+        "events": _Index("events", events, drafts["events"], caches.slug),  # type: ignore[arg-type]
+        "sources": _Index("sources", sources, drafts["sources"], caches.slug),  # type: ignore[arg-type]
     }
     texts: dict[str, SourceText] = {}
 
@@ -204,7 +210,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                    detail + "the quote must be one source's exact words; other wordings go in `wording`")
             ok = False
         for name in v["tags"] or []:
-            slug = slugify(name)
+            slug = caches.slug(name)
             if not slug:
                 report(("tags",), f"the tag {name!r} has no letters or digits", "write a word")
                 continue
@@ -215,7 +221,10 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
         if len(claim.appearances) > 1:
             first = claim.appearances[0]
             for other in claim.appearances[1:]:
-                first.diff, other.diff = compare_wordings(first.wording, other.wording)
+                key = (first.wording, other.wording)
+                if key not in caches.wordings:
+                    caches.wordings[key] = compare_wordings(*key)
+                first.diff, other.diff = caches.wordings[key]
         if ok:
             claims.append(claim)
 
@@ -233,7 +242,10 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
         seen = {a.source for c in event.claims for a in c.appearances}
         event.sources = sorted(seen, key=lambda s: (s.published, s.slug))
     for tag in tags.values():
-        tag.claims = [c for c in claims if tag in c.tags]
+        tag.claims = []
+    for claim in claims:  # newest first, like every claim list
+        for tag in claim.tags:
+            tag.claims.append(claim)
     return Site(
         config=config,
         claims=claims,
