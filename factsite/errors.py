@@ -6,6 +6,7 @@ Stages collect problems instead of raising, so one run reports all of them.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,8 +100,8 @@ class BuildFailed(Exception):
 
 
 def display_path(path: Path, root: Path) -> str:
-    """Paths in messages are relative to the project, as editors see them."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """Paths in messages are relative to `root` (the working directory) when inside it."""
+    full, base = os.path.abspath(path), os.path.abspath(root)
+    if full == base or full.startswith(base.rstrip(os.sep) + os.sep):
+        return Path(os.path.relpath(full, base)).as_posix()
+    return Path(full).as_posix()

@@ -154,7 +154,8 @@ class Staging:
 
     def _target(self, relative: str) -> Path:
         assert self.folder is not None
-        target = safe_output_path(self.folder, relative)
+        # the staging folder is new and ours (no links inside), so a lexical check suffices
+        target = safe_output_path(self.folder, relative, resolve=False)
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.update([target.parent, *target.parent.parents])

@@ -73,11 +73,16 @@ def page_file(url_path: str) -> str:
     return url_path
 
 
-def safe_output_path(root: Path, relative: str) -> Path:
-    """Join a relative output path to root, refusing anything that leaves root."""
+def safe_output_path(root: Path, relative: str, resolve: bool = True) -> Path:
+    """Join a relative output path to root, refusing anything that leaves root.
+
+    With `resolve`, links on the way are followed and the real paths compared
+    (so `../output-evil/x` or a link out of root is caught, not just `..`)."""
     pure = PurePosixPath(relative)
-    if pure.is_absolute() or ".." in pure.parts or relative.startswith(("\\", "/")):
+    if pure.is_absolute() or ".." in pure.parts or relative.startswith(("\\", "/")) or "\0" in relative:
         raise ValueError(f"output path {relative!r} is not inside the output folder")
+    if not resolve:
+        return root / pure
     target = (root / pure).resolve()
     root_resolved = root.resolve()
     if target != root_resolved and root_resolved not in target.parents:
