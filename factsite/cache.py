@@ -24,8 +24,6 @@ class Caches:
     records: dict[tuple[str, str], tuple[dict[str, Any], list[Any]]] = field(default_factory=dict)
     # (source digest, wording) -> QuoteResult
     quotes: dict[tuple[str, str], Any] = field(default_factory=dict)
-    # (body digest, heading shift) -> html
-    markup: dict[tuple[str, int], str] = field(default_factory=dict)
     # output path -> (page fingerprint, digest of the bytes written)
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)
     # text -> slug (python-slugify is slow, and the same names recur thousands of times)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import SiteConfig, Verdict
 
@@ -75,8 +76,17 @@ class Source(Entry):
     archive_url: str | None = None
     paragraphs: list[str] = field(default_factory=list)
     claims: list["Claim"] = field(default_factory=list)
+    _text: Any = field(default=None, repr=False)
 
     section = "sources"
+
+    def text(self) -> Any:
+        """The archived text as a searchable SourceText, built once per build when needed."""
+        if self._text is None:
+            from .quotes import SourceText
+
+            self._text = SourceText("\n\n".join(self.paragraphs))
+        return self._text
 
 
 @dataclass(eq=False)
@@ -91,9 +101,14 @@ class Appearance:
     source: Source
     wording: str
     indirect: bool
-    context: list[Segment] = field(default_factory=list)  # passage with the quote marked
+    spans: list[tuple[int, int]] = field(default_factory=list)  # where the words are in the source
     text_fragment: str = ""  # '#:~:text=...' for the link to the original
     diff: list[Segment] = field(default_factory=list)  # wording with differences marked
+
+    @property
+    def context(self) -> list[Segment]:
+        """The sentence before, the quoted words (marked) and the sentence after."""
+        return self.source.text().context(self.spans) if self.spans else []
 
 
 @dataclass(eq=False)

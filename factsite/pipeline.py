@@ -106,24 +106,19 @@ class Builder:
             self._env = (key, env)
         return self._env[1]
 
-    def _markup(self, site: Site) -> None:
+    def _markup(self, site: Site, entries: list[Any]) -> None:
+        """Render the bodies of these entries (only those whose pages are being drawn)."""
         allow_html = site.config.markdown_html
         if self._md is None or self._md[0] != allow_html:
             self._md = (allow_html, make_markdown(allow_html))
-        md, cache = self._md[1], self.caches.markup
-        entries = [e for group in (site.claims, site.speakers, site.events, site.pages) for e in group]
+        md = self._md[1]
 
-        def key(entry: Any) -> tuple[str, int]:
+        def html(entry: Any) -> str:
             # claim notes sit under the page's "Context" h2, other bodies right under its h1
-            shift = 1 if isinstance(entry, Claim) else 0
-            return entry.digest, shift + 2 * allow_html
+            return render_markdown(md, entry.body, heading_shift=1 if isinstance(entry, Claim) else 0)
 
-        todo = [e for e in entries if key(e) not in cache]
-        for i, html in map_items(
-                lambda e: render_markdown(md, e.body, heading_shift=key(e)[1] % 2), todo):
-            cache[key(todo[i])] = html
-        for entry in entries:
-            entry.body_html = cache[key(entry)]
+        for i, body_html in map_items(html, entries):
+            entries[i].body_html = body_html
 
     def build(self, changed: set[str] | None = None, *,
               staging_for: Callable[[SiteConfig], Staging] | None = None) -> BuildResult:
@@ -141,7 +136,6 @@ class Builder:
         result = BuildResult(config, site, problems)
         if config is None or site is None or problems.errors:
             raise BuildFailed(problems)
-        self._markup(site)
 
         static = static_files(config)
         hashes = None if self.preview else {
@@ -185,6 +179,10 @@ class Builder:
                     emit(target, Previous(cached[1]))
                     continue
             todo.append((spec, target, fingerprint))
+
+        bodies = {id(e): e for job in todo for key in ("claim", "speaker", "event", "page")
+                  if (e := job[0].context.get(key)) is not None}
+        self._markup(site, list(bodies.values()))
 
         def render(job: tuple[PageSpec, str, str]) -> tuple[bytes | None, list[Any]]:
             before = len(problems.items)

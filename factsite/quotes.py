@@ -62,9 +62,10 @@ class Found:
 
 @dataclass
 class QuoteResult:
-    """What a page needs from a match, cached per (source, wording)."""
+    """What a match leaves for the page, cached per (source, wording): small on purpose,
+    the passage in context is cut from the source only when the claim page is drawn."""
     found: bool
-    context: list[Segment]
+    spans: list[tuple[int, int]]
     text_fragment: str
     missing: "Missing | None" = None
 
@@ -170,7 +171,7 @@ class SourceText:
     def check(self, wording: str) -> QuoteResult:
         match = self.find(wording)
         if isinstance(match, Found):
-            return QuoteResult(True, self.context(match.spans), self.text_fragment(match.spans))
+            return QuoteResult(True, match.spans, self.text_fragment(match.spans))
         return QuoteResult(False, [], "", match)
 
     def sentences(self) -> list[tuple[int, int]]:

@@ -16,7 +16,7 @@ from .errors import Location, Problems
 from .loading import RawEntry
 from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
 from .cache import Caches
-from .quotes import QuoteResult, SourceText, compare_wordings
+from .quotes import QuoteResult, compare_wordings
 from .schema import KINDS, check_record
 from .urls import slug_problem
 
@@ -135,14 +135,10 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
         "events": _Index("events", events, drafts["events"], caches.slug),  # type: ignore[arg-type]
         "sources": _Index("sources", sources, drafts["sources"], caches.slug),  # type: ignore[arg-type]
     }
-    texts: dict[str, SourceText] = {}
-
     def check_quote(source: Source, wording: str) -> QuoteResult:
         key = (source.digest, wording)
         if key not in caches.quotes:
-            if source.slug not in texts:
-                texts[source.slug] = SourceText("\n\n".join(source.paragraphs))
-            caches.quotes[key] = texts[source.slug].check(wording)
+            caches.quotes[key] = source.text().check(wording)
         return caches.quotes[key]
 
     tags: dict[str, Tag] = {}
@@ -184,7 +180,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                 continue
             result = check_quote(source, wording)
             if result.found:
-                appearance.context = result.context
+                appearance.spans = result.spans
                 appearance.text_fragment = result.text_fragment
             else:
                 match = result.missing
