@@ -54,20 +54,21 @@ def preview(project: Path):
     proc.wait(timeout=10)
 
 
-def _count_navigations(page) -> list[str]:
+def _open(browser, url: str):
+    """A tab on `url`, settled (event stream connected), and the list of navigations after it."""
+    page = browser.new_page()
+    page.goto(url)
+    page.wait_for_timeout(300)
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url)
             if frame == page.main_frame else None)
-    return navigations
+    return page, navigations
 
 
 def test_edit_shows_in_open_page_without_reload(preview, browser):
     url, project, _ = preview
     claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
-    page = browser.new_page()
-    page.goto(f"{url}/claims/serbia-can-rely-on-russia/")
-    page.wait_for_timeout(300)
-    navigations = _count_navigations(page)
+    page, navigations = _open(browser, f"{url}/claims/serbia-can-rely-on-russia/")
     marker = "A sentence the editor just added."
     claim.write_text(claim.read_text(encoding="utf-8") + f"\n{marker}\n", encoding="utf-8")
     page.wait_for_function("m => document.body.innerText.includes(m)", arg=marker, timeout=10000)
@@ -82,9 +83,7 @@ def test_mistake_shows_error_page_and_fix_restores(preview, browser):
     url, project, proc = preview
     claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
     good = claim.read_text(encoding="utf-8")
-    page = browser.new_page()
-    page.goto(f"{url}/claims/serbia-can-rely-on-russia/")
-    page.wait_for_timeout(300)
+    page, _ = _open(browser, f"{url}/claims/serbia-can-rely-on-russia/")
     broken = good.replace("verdict: opinion", "verdict: [opinion", 1)
     assert broken != good
     claim.write_text(broken, encoding="utf-8")
@@ -106,9 +105,7 @@ def test_misquote_and_template_error_are_shown(preview, browser):
     claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
     template = project / "templates" / "claim.html"
     good_claim, good_template = claim.read_text(encoding="utf-8"), template.read_text(encoding="utf-8")
-    page = browser.new_page()
-    page.goto(f"{url}/claims/serbia-can-rely-on-russia/")
-    page.wait_for_timeout(300)
+    page, _ = _open(browser, f"{url}/claims/serbia-can-rely-on-russia/")
     claim.write_text(good_claim.replace("they always can rely", "they always could rely", 1),
                      encoding="utf-8")
     page.wait_for_selector("ol.problems li", timeout=10000)
@@ -164,10 +161,7 @@ def test_deleting_a_claim_removes_its_page_and_listing(preview, browser):
 def test_stylesheet_edit_swaps_styles_without_navigation(preview, browser):
     url, project, _ = preview
     css = project / "templates" / "static" / "style.css"
-    page = browser.new_page()
-    page.goto(f"{url}/")
-    page.wait_for_timeout(300)
-    navigations = _count_navigations(page)
+    page, navigations = _open(browser, f"{url}/")
     css.write_text(css.read_text(encoding="utf-8") + "\nbody { outline: 7px solid rgb(1, 2, 3); }\n",
                    encoding="utf-8")
     page.wait_for_function("() => getComputedStyle(document.body).outlineWidth === '7px'", timeout=10000)
