@@ -44,6 +44,13 @@ class SiteConfig:
     def base_path(self) -> str:
         return base_path(self.base_url)
 
+    @property
+    def og_locale(self) -> str | None:
+        """OpenGraph wants language_COUNTRY ('sr_RS'); None when the language names no country."""
+        parts = self.language.split("-")
+        region = [p for p in parts[1:] if len(p) == 2 and p.isalpha()]
+        return f"{parts[0].lower()}_{region[0].upper()}" if region else None
+
     def verdict(self, verdict_id: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.id == verdict_id), None)
 
@@ -60,6 +67,11 @@ def contrast(a: str, b: str) -> float:
     """WCAG contrast ratio of two #rrggbb colours."""
     la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
+
+
+def _with_slash(url: str) -> str:
+    """base_url always ends with '/', so joining paths to it never loses a segment."""
+    return url if url.endswith("/") else url + "/"
 
 
 def load_config(path: Path, problems: Problems, *, base_url: str | None = None,
@@ -117,7 +129,7 @@ def load_config(path: Path, problems: Problems, *, base_url: str | None = None,
         root=root,
         title=values["title"],
         description=values["description"],
-        base_url=base_url or values["base_url"],
+        base_url=_with_slash(base_url or values["base_url"]),
         language=values["language"],
         publisher=values["publisher"],
         per_page=max(1, values["per_page"]),

@@ -107,6 +107,7 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
     seen: set[str] = set()
     entries: list[RawEntry] = []
     root = content_dir.resolve()
+    content_dir = Path(os.path.abspath(content_dir))  # so every DirEntry path is absolute
 
     def shown(path: Path) -> str:
         return display_path(path, Path.cwd())
@@ -121,23 +122,24 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
         for item in items:
             if item.name.startswith(".") or item.name.endswith("~"):
                 continue  # hidden, editor swap and backup files
-            path = Path(item.path)
-            if item.is_symlink() and root not in path.resolve().parents:
-                problems.error(Location(shown(path)), "this link points outside the content folder",
+            if item.is_symlink() and root not in Path(item.path).resolve().parents:
+                problems.error(Location(shown(Path(item.path))),
+                               "this link points outside the content folder",
                                "copy the file into content/ instead of linking to it")
                 continue
             if item.is_dir(follow_symlinks=False):
                 visit(item.path, depth + 1, kind or item.name)
                 continue
             if not item.name.endswith(".md"):
-                problems.warning(Location(shown(path)), "ignored: not a .md file",
+                problems.warning(Location(shown(Path(item.path))), "ignored: not a .md file",
                                  "entries are Markdown files ending in .md")
                 continue
             if kind not in KINDS or depth != 1:
-                problems.warning(Location(shown(path)), "ignored: not inside a known content folder",
+                problems.warning(Location(shown(Path(item.path))),
+                                 "ignored: not inside a known content folder",
                                  f"put entries directly in content/{{{','.join(KINDS)}}}/")
                 continue
-            key = os.path.abspath(item.path)
+            key = item.path
             seen.add(key)
             try:
                 info = item.stat()
@@ -147,7 +149,8 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
             cached = caches.files.get(key)
             if cached is None or cached[0] != stamp or (changed is not None and key in changed):
                 found = Problems()
-                cached = (stamp, read_entry(kind, path, shown(path), found), found.items)
+                file = Path(key)
+                cached = (stamp, read_entry(kind, file, shown(file), found), found.items)
                 caches.files[key] = cached
             problems.items.extend(cached[2])
             if cached[1] is not None:

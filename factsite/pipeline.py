@@ -99,14 +99,24 @@ class Builder:
     """One site, built as often as needed, reusing whatever did not change."""
 
     def __init__(self, config_path: Path, *, output_dir: Path | None = None,
-                 base_url: str | None = None, preview: bool = False, caches: Caches | None = None):
+                 base_url: str | None = None, preview: bool = False, caches: Caches | None = None,
+                 persistent: bool = False):
         self.config_path = config_path
+        self.persistent = persistent  # caches are saved to disk between processes
         self.output_dir, self.base_url, self.preview = output_dir, base_url, preview
         self.caches = caches if caches is not None else Caches()
         self._md: tuple[bool, Any] | None = None
         self._env: tuple[str, jinja2.Environment] | None = None
         # the last good site, for the preview server: path -> (digest, bytes)
         self.memory: dict[str, tuple[str, bytes]] = {}
+
+    def _fingerprint(self, value: tuple[Any, ...]) -> Any:
+        """What a page's output depends on, reduced to a key. Caches saved to disk need
+        a stable hash; a builder kept in memory (the preview) uses Python's own, which is
+        per process but much faster."""
+        if self.persistent:
+            return hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
+        return hash(value)
 
     def _environment(self, config: SiteConfig, key: str,
                      hashes: dict[str, str] | None) -> jinja2.Environment:
@@ -187,8 +197,7 @@ class Builder:
                                "two entries produce the same address; rename one of them")
                 continue
             seen.add(target)
-            fingerprint = hashlib.blake2b(repr((global_key, spec.template, spec.path, spec.deps))
-                                          .encode(), digest_size=16).hexdigest()
+            fingerprint = self._fingerprint((global_key, spec.template, spec.path, spec.deps))
             cached = pages_cache.get(target)
             if cached is not None and cached[0] == fingerprint:
                 kept = self.memory.get(target)
@@ -247,7 +256,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     with _no_gc_pauses():  # unpickling the caches allocates as much as a build
         caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
-                      caches=caches)
+                      caches=caches, persistent=use_cache)
     with ExitStack() as stack:
         opened: list[Staging] = []
 
