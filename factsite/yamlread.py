@@ -65,22 +65,56 @@ class YamlDoc:
         return self.marks.get((), (0, 0))
 
 
-def _index(node: yaml.Node, path: Path_, offset: int, doc: YamlDoc, errors: list[YamlError]) -> None:
+MAX_NODES = 20_000
+
+
+class _TooComplex(Exception):
+    pass
+
+
+def _index(node: yaml.Node, path: Path_, offset: int, doc: YamlDoc, errors: list[YamlError],
+           seen: set[int] | None = None) -> None:
+    """Record positions; an alias is not followed twice (so 'billion laughs' stays small)."""
+    seen = seen if seen is not None else set()
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if len(seen) > MAX_NODES:
+        raise _TooComplex
     doc.marks.setdefault(path, (node.start_mark.line + 1 + offset, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
+        keys: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             line, col = key_node.start_mark.line + 1 + offset, key_node.start_mark.column + 1
-            if key in seen:
+            if key in keys:
                 errors.append(YamlError(line, col, f"the key {key!r} is given twice",
                                         "delete one of the two; YAML would silently keep the last"))
-            seen.add(key)
+            keys.add(key)
             doc.marks[path + (key,)] = (line, col)
-            _index(value_node, path + (key,), offset, doc, errors)
+            _index(value_node, path + (key,), offset, doc, errors, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index(item, path + (i,), offset, doc, errors)
+            _index(item, path + (i,), offset, doc, errors, seen)
+
+
+def _aliases(root: yaml.Node) -> int:
+    """How many nodes are reached more than once (anchors used through aliases)."""
+    seen: set[int] = set()
+    repeats = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            repeats += 1
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return repeats
 
 
 def parse_yaml(text: str, line_offset: int = 0) -> tuple[YamlDoc | None, list[YamlError]]:
@@ -93,8 +127,16 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[YamlDoc | None, list[Ya
             return YamlDoc(None), errors
         doc = YamlDoc(None)
         _index(node, (), line_offset, doc, errors)
+        if _aliases(node) > 0:
+            errors.append(YamlError(line_offset + 1, 0, "the front matter uses YAML aliases (*name)",
+                                    "write each value out in full; aliases are not allowed here"))
+            return None, errors
         doc.data = loader.construct_document(node)
         return doc, errors
+    except _TooComplex:
+        errors.append(YamlError(line_offset + 1, 0, f"the front matter has over {MAX_NODES:,} values",
+                                "an entry needs a few dozen fields; check for pasted data"))
+        return None, errors
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 + line_offset) if mark else line_offset + 1
