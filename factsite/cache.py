@@ -20,6 +20,8 @@ CACHE_VERSION = 1
 class Caches:
     # file path -> ((mtime_ns, size), RawEntry or None, problems met while reading)
     files: dict[str, tuple[tuple[int, int], Any, list[Any]]] = field(default_factory=dict)
+    # the last full walk of content/: (folder, entry files in order, problems of the walk)
+    scan: tuple[str, list[str], list[Any]] | None = None
     # (path shown, file digest) -> (checked values, problems)
     records: dict[tuple[str, str], tuple[dict[str, Any], list[Any]]] = field(default_factory=dict)
     # (source digest, wording) -> QuoteResult

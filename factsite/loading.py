@@ -10,6 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .cache import Caches
 from .errors import Location, Problems, display_path
@@ -116,6 +117,53 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
         problems.error(Location(shown(content_dir)), "the content folder does not exist",
                        "create it, or set content_dir in site_config.yaml")
         return entries
+
+    def read(key: str, kind: str) -> None:
+        try:
+            info = os.stat(key)
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = (0, -1)
+        cached = caches.files.get(key)
+        if cached is None or cached[0] != stamp or (changed is not None and key in changed):
+            found = Problems()
+            file = Path(key)
+            caches.files[key] = (stamp, read_entry(kind, file, shown(file), found), found.items)
+
+    def collect(order: list[str], scan_problems: list[Any]) -> list[RawEntry]:
+        problems.items.extend(scan_problems)
+        for key in order:
+            _stamp, entry, found = caches.files[key]
+            problems.items.extend(found)
+            if entry is not None:
+                entries.append(entry)
+        return entries
+
+    top = str(content_dir)
+    if changed is not None and caches.scan is not None and caches.scan[0] == top:
+        # the watcher named every change: touch only those files, no walk of the tree
+        inside = [p for p in changed if p.startswith(top + os.sep)]
+        simple = all(p.endswith(".md") and os.path.dirname(os.path.dirname(p)) == top
+                     and os.path.basename(os.path.dirname(p)) in KINDS
+                     and not os.path.basename(p).startswith(".")
+                     and not os.path.islink(p) and not os.path.isdir(p) for p in inside)
+        if simple:
+            order = list(caches.scan[1])
+            for key in inside:
+                if os.path.isfile(key):
+                    read(key, os.path.basename(os.path.dirname(key)))
+                    if key not in order:
+                        order.append(key)
+                else:
+                    caches.files.pop(key, None)
+                    if key in order:
+                        order.remove(key)
+            order.sort(key=lambda key: key.split(os.sep))
+            caches.scan = (top, order, caches.scan[2])
+            return collect(order, caches.scan[2])
+
+    scan_found = Problems()
+    order: list[str] = []
     def visit(folder: str, depth: int, kind: str) -> None:
         with os.scandir(folder) as listing:
             items = sorted(listing, key=lambda item: item.name)
@@ -123,7 +171,7 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
             if item.name.startswith(".") or item.name.endswith("~"):
                 continue  # hidden, editor swap and backup files
             if item.is_symlink() and root not in Path(item.path).resolve().parents:
-                problems.error(Location(shown(Path(item.path))),
+                scan_found.error(Location(shown(Path(item.path))),
                                "this link points outside the content folder",
                                "copy the file into content/ instead of linking to it")
                 continue
@@ -131,32 +179,20 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
                 visit(item.path, depth + 1, kind or item.name)
                 continue
             if not item.name.endswith(".md"):
-                problems.warning(Location(shown(Path(item.path))), "ignored: not a .md file",
+                scan_found.warning(Location(shown(Path(item.path))), "ignored: not a .md file",
                                  "entries are Markdown files ending in .md")
                 continue
             if kind not in KINDS or depth != 1:
-                problems.warning(Location(shown(Path(item.path))),
+                scan_found.warning(Location(shown(Path(item.path))),
                                  "ignored: not inside a known content folder",
                                  f"put entries directly in content/{{{','.join(KINDS)}}}/")
                 continue
-            key = item.path
-            seen.add(key)
-            try:
-                info = item.stat()
-                stamp = (info.st_mtime_ns, info.st_size)
-            except OSError:
-                stamp = (0, -1)
-            cached = caches.files.get(key)
-            if cached is None or cached[0] != stamp or (changed is not None and key in changed):
-                found = Problems()
-                file = Path(key)
-                cached = (stamp, read_entry(kind, file, shown(file), found), found.items)
-                caches.files[key] = cached
-            problems.items.extend(cached[2])
-            if cached[1] is not None:
-                entries.append(cached[1])
+            seen.add(item.path)
+            order.append(item.path)
+            read(item.path, kind)
 
-    visit(str(content_dir), 0, "")
+    visit(top, 0, "")
     for key in set(caches.files) - seen:
         del caches.files[key]
-    return entries
+    caches.scan = (top, order, scan_found.items)
+    return collect(order, scan_found.items)

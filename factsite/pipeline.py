@@ -106,6 +106,7 @@ class Builder:
         self.output_dir, self.base_url, self.preview = output_dir, base_url, preview
         self.caches = caches if caches is not None else Caches()
         self._md: tuple[bool, Any] | None = None
+        self._search: tuple[int, bytes] | None = None
         self._env: tuple[str, jinja2.Environment] | None = None
         # the last good site, for the preview server: path -> (digest, bytes)
         self.memory: dict[str, tuple[str, bytes]] = {}
@@ -230,7 +231,7 @@ class Builder:
                 result.changed.append(target)
             if not problems.errors:
                 emit(target, data)
-        emit("search/index.json", search_index(site))
+        emit("search/index.json", self._search_index(site))
         seen.add("search/index.json")
         if problems.errors:
             raise BuildFailed(problems)
@@ -239,6 +240,14 @@ class Builder:
         result.pages = len(specs)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _search_index(self, site: Site) -> bytes:
+        """The index shows front matter only: rebuilt only when some front matter changed."""
+        key = hash(tuple(e.meta_digest for group in (site.claims, site.speakers, site.events,
+                                                      site.sources) for e in group))
+        if self._search is None or self._search[0] != key:
+            self._search = (key, search_index(site))
+        return self._search[1]
 
     def remember(self, result: BuildResult) -> None:
         """Keep the result's bytes as the last good site (the preview serves these)."""
