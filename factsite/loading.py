@@ -97,6 +97,14 @@ def read_entry(kind: str, path: Path, shown: str, problems: Problems) -> RawEntr
                     hashlib.blake2b(split.header.encode(), digest_size=16).hexdigest())
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """Does a link lead somewhere inside root? A link loop leads nowhere."""
+    try:
+        return root in path.resolve(strict=True).parents
+    except (OSError, RuntimeError):
+        return False
+
+
 def load_content(content_dir: Path, project_root: Path, problems: Problems,
                  caches: Caches | None = None, changed: set[str] | None = None) -> list[RawEntry]:
     """Every *.md entry under content/<kind>/, in a stable order.
@@ -170,13 +178,17 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
         for item in items:
             if item.name.startswith(".") or item.name.endswith("~"):
                 continue  # hidden, editor swap and backup files
-            if item.is_symlink() and root not in Path(item.path).resolve().parents:
+            if item.is_symlink() and not _inside(Path(item.path), root):
                 scan_found.error(Location(shown(Path(item.path))),
                                "this link points outside the content folder",
                                "copy the file into content/ instead of linking to it")
                 continue
             if item.is_dir(follow_symlinks=False):
                 visit(item.path, depth + 1, kind or item.name)
+                continue
+            if not item.is_file():
+                scan_found.error(Location(shown(Path(item.path))), "not a regular file (a device, "
+                                 "pipe or broken link)", "remove it from the content folder")
                 continue
             if not item.name.endswith(".md"):
                 scan_found.warning(Location(shown(Path(item.path))), "ignored: not a .md file",

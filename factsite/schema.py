@@ -132,11 +132,15 @@ Report = Callable[[tuple[Any, ...], str, str], None]
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# characters XML 1.0 forbids (tab and newlines are allowed), plus the non-characters
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"a yes/no value ({str(value).lower()})"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "a very long number"
     if isinstance(value, (int, float)):
         return f"a number ({value})"
     if isinstance(value, list):
@@ -159,6 +163,11 @@ def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) ->
             report(path, f"expected text, found {_describe(value)}", hint)
             return None
         text = value.strip()
+        bad = _CONTROL.search(text)
+        if bad:
+            report(path, f"the text contains the invisible control character U+{ord(bad.group()):04X}",
+                   "delete it (it often comes from copy-paste); pages and feeds cannot carry it")
+            return None
         if not text:
             report(path, "this field is empty", "write a value or remove the field if it is optional")
             return None

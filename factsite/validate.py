@@ -207,8 +207,10 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
             ok = False
         for name in v["tags"] or []:
             slug = caches.slug(name)
-            if not slug:
-                report(("tags",), f"the tag {name!r} has no letters or digits", "write a word")
+            why = slug_problem(slug)
+            if why:
+                report(("tags",), f"the tag {name!r} cannot make a web address: {why}",
+                       "write a different word for the tag")
                 continue
             tag = tags.setdefault(slug, Tag(slug, name))
             if claim not in tag.claims:

@@ -66,6 +66,37 @@ class YamlDoc:
 
 
 MAX_NODES = 20_000
+MAX_DEPTH = 50
+
+
+def _too_deep(text: str) -> int:
+    """The line where brackets or indentation nest past MAX_DEPTH, else 0.
+
+    Checked before parsing: libyaml's C composer recurses per level and a
+    file of 100,000 '[' overflows its stack (a crash no except can catch)."""
+    depth = 0
+    quote = ""
+    line = 1
+    for ch in text:
+        if ch == "\n":
+            line += 1
+            quote = ""  # YAML quoted scalars may span lines, but depth only grows with brackets
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    for number, row in enumerate(text.split("\n"), start=1):
+        # leading spaces and compact "- - -" sequence markers both open levels
+        if len(row) - len(row.lstrip(" -?:")) > 2 * MAX_DEPTH:
+            return number
+    return 0
 
 
 class _TooComplex(Exception):
@@ -79,7 +110,7 @@ def _index(node: yaml.Node, path: Path_, offset: int, doc: YamlDoc, errors: list
     if id(node) in seen:
         return
     seen.add(id(node))
-    if len(seen) > MAX_NODES:
+    if len(seen) > MAX_NODES or len(path) > MAX_DEPTH:
         raise _TooComplex
     doc.marks.setdefault(path, (node.start_mark.line + 1 + offset, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
@@ -117,9 +148,34 @@ def _aliases(root: yaml.Node) -> int:
     return repeats
 
 
+def _unreadable_scalar(root: yaml.Node) -> tuple[int, int]:
+    """Position of the first number too long to convert (the usual cause), else (0, 0)."""
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag.endswith((":int", ":float")) and len(node.value) > 1000:
+                return node.start_mark.line + 1, node.start_mark.column + 1
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in reversed(node.value):
+                stack += [value, key]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += reversed(node.value)
+    return 0, 0
+
+
 def parse_yaml(text: str, line_offset: int = 0) -> tuple[YamlDoc | None, list[YamlError]]:
     """Parse one YAML document; positions are shifted by line_offset lines."""
     errors: list[YamlError] = []
+    too_deep = _too_deep(text)
+    if too_deep:
+        errors.append(YamlError(too_deep + line_offset, 0, f"the front matter nests deeper than {MAX_DEPTH} levels",
+                                "an entry's fields nest two or three levels at most; check for pasted data"))
+        return None, errors
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -131,10 +187,18 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[YamlDoc | None, list[Ya
             errors.append(YamlError(line_offset + 1, 0, "the front matter uses YAML aliases (*name)",
                                     "write each value out in full; aliases are not allowed here"))
             return None, errors
-        doc.data = loader.construct_document(node)
+        try:
+            doc.data = loader.construct_document(node)
+        except (ValueError, OverflowError, RecursionError) as exc:  # e.g. a 5,000-digit number
+            line, column = _unreadable_scalar(node)
+            errors.append(YamlError(line + line_offset if line else line_offset + 1, column,
+                                    f"a value cannot be read as a number or date: {str(exc)[:100]}",
+                                    "put long numbers and unusual values in double quotes"))
+            return None, errors
         return doc, errors
     except _TooComplex:
-        errors.append(YamlError(line_offset + 1, 0, f"the front matter has over {MAX_NODES:,} values",
+        errors.append(YamlError(line_offset + 1, 0, f"the front matter has over {MAX_NODES:,} values "
+                                f"or nests deeper than {MAX_DEPTH} levels",
                                 "an entry needs a few dozen fields; check for pasted data"))
         return None, errors
     except yaml.MarkedYAMLError as exc:
@@ -142,7 +206,11 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[YamlDoc | None, list[Ya
         line = (mark.line + 1 + line_offset) if mark else line_offset + 1
         col = (mark.column + 1) if mark else 0
         problem = exc.problem or str(exc)
-        errors.append(YamlError(line, col, f"YAML syntax error: {problem}", _yaml_hint(problem)))
+        lines = text.split("\n")
+        source_line = lines[mark.line] if mark and mark.line < len(lines) else ""
+        hint = ("YAML does not allow tabs for indentation; use spaces" if "\t" in source_line
+                else _yaml_hint(problem))
+        errors.append(YamlError(line, col, f"YAML syntax error: {problem}", hint))
         return None, errors
     except yaml.YAMLError as exc:
         errors.append(YamlError(line_offset + 1, 0, f"YAML error: {exc}", "check the front matter's syntax"))
