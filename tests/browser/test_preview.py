@@ -177,3 +177,31 @@ def test_port_in_use_is_a_clear_error(preview):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert "cannot listen" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_cleanly(preview):
+    url, project, proc = preview
+    import signal
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 0
+    log = (project.parent / "serve.log").read_text()
+    assert "Stopping." in log and "Traceback" not in log
+
+
+def test_burst_of_saves_coalesces(preview):
+    url, project, _ = preview
+    claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
+    log = project.parent / "serve.log"
+    original = claim.read_text(encoding="utf-8")
+    before = log.read_text().count("Rebuilt in")
+    for i in range(20):  # an editor's autosave: twenty writes within about 100 ms
+        claim.write_text(original + f"\nDraft sentence {i}.\n", encoding="utf-8")
+        time.sleep(0.005)
+    time.sleep(2)
+    rebuilds = log.read_text().count("Rebuilt in") - before
+    assert 1 <= rebuilds <= 5, f"{rebuilds} rebuilds for 20 saves"
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/claims/serbia-can-rely-on-russia/") as response:
+        assert "Draft sentence 19." in response.read().decode(), "the last save must be the one shown"
