@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from typing import Any, Callable, Iterator, Sequence
 
 _STATE: Any = None  # only ever set inside a forked worker
@@ -49,5 +50,13 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[
               for start in range(0, len(items), CHUNK)]
     context = multiprocessing.get_context("fork")
     with context.Pool(n, initializer=_init, initargs=((function, items),)) as pool:
-        for results in pool.imap(_run, chunks):
-            yield from results
+        # a bounded window of chunks in flight: results never pile up in the parent
+        # faster than it consumes them (writes files), which kept 10,000 claims' pages
+        # in memory at once
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_run, (chunk,)))
+            if len(pending) >= 2 * n:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()

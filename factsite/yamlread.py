@@ -54,10 +54,20 @@ class YamlError:
 class YamlDoc:
     data: Any
     # (key,) or ("appearances", 0, "source") -> (line, column), 1-based in the file
-    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    marks: dict[Path_, tuple[int, int]] | None = field(default_factory=dict)
+    # the YAML text and its line offset, to find positions again after `forget_marks`
+    text: str = ""
+    offset: int = 0
+
+    def forget_marks(self) -> None:
+        """Drop the positions (most entries never need one); `position` parses again."""
+        self.marks = None
 
     def position(self, path: Path_) -> tuple[int, int]:
         """The closest known position for a path: the key itself, else its parent."""
+        if self.marks is None:
+            again, _ = parse_yaml(self.text, self.offset)
+            self.marks = again.marks if again is not None and again.marks is not None else {}
         while path:
             if path in self.marks:
                 return self.marks[path]
@@ -181,7 +191,7 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[YamlDoc | None, list[Ya
         node = loader.get_single_node()
         if node is None:
             return YamlDoc(None), errors
-        doc = YamlDoc(None)
+        doc = YamlDoc(None, text=text, offset=line_offset)
         _index(node, (), line_offset, doc, errors)
         if _aliases(node) > 0:
             errors.append(YamlError(line_offset + 1, 0, "the front matter uses YAML aliases (*name)",
