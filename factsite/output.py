@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .urls import safe_output_path
+from .urls import check_relative
 
 MANIFEST = ".factsite-manifest.json"
 
@@ -156,9 +156,8 @@ class Staging:
         """Where `relative` goes in the staging folder, its folder created. Plain strings:
         at 20,000 files pathlib's overhead was most of an incremental write."""
         assert self.folder is not None
-        if relative.startswith(("/", "\\")) or "\0" in relative or ".." in relative.split("/"):
-            raise ValueError(f"output path {relative!r} is not inside the output folder")
         # the staging folder is new and ours (no links inside), so a lexical check suffices
+        check_relative(relative)
         target = os.path.join(self.folder, relative)
         parent = os.path.dirname(target)
         if parent not in self._made:

@@ -546,18 +546,16 @@ def test_version_number_in_a_text_field_is_an_error_with_a_hint_to_quote(hostile
 
 # --------------------------------------------------------------------------- paths
 
-def test_safe_output_path_refuses_every_escape(tmp_path: Path):
-    from factsite.urls import safe_output_path
+def test_output_paths_that_could_escape_are_refused():
+    """Files are written only into the build's own fresh staging folder (no links
+    inside), so checking the relative path's text is enough."""
+    from factsite.urls import check_relative
 
-    root = tmp_path / "output"
-    root.mkdir()
-    (tmp_path / "output-evil").mkdir()
-    os.symlink(tmp_path / "output-evil", root / "link")
     for relative in ("../output-evil/x", "../output/../output-evil/x", "/etc/passwd", "\\windows",
-                     "a/../../output-evil/x", "..", "a/\0b", "link/x"):
+                     "a/../../output-evil/x", "..", "a/\0b", "a\\..\\..\\x"):
         with pytest.raises(ValueError):
-            safe_output_path(root, relative)
-    assert safe_output_path(root, "claims/x/index.html") == (root / "claims/x/index.html").resolve()
+            check_relative(relative)
+    check_relative("claims/x/index.html")
 
 
 def test_reserved_tag_names_do_not_become_folders(tmp_path: Path):
