@@ -58,6 +58,7 @@ class YamlDoc:
     # the YAML text and its line offset, to find positions again after `forget_marks`
     text: str = ""
     offset: int = 0
+    aliased: bool = False
 
     def forget_marks(self) -> None:
         """Drop the positions (most entries never need one); `position` parses again."""
@@ -77,6 +78,8 @@ class YamlDoc:
 
 MAX_NODES = 20_000
 MAX_DEPTH = 50
+# leading spaces and compact "- - -" sequence markers both open levels
+_DEEP_INDENT = re.compile(r"^[ \-?:]{%d,}" % (2 * MAX_DEPTH + 1), re.MULTILINE)
 
 
 def _too_deep(text: str) -> int:
@@ -84,6 +87,9 @@ def _too_deep(text: str) -> int:
 
     Checked before parsing: libyaml's C composer recurses per level and a
     file of 100,000 '[' overflows its stack (a crash no except can catch)."""
+    deep_indent = _DEEP_INDENT.search(text)
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # the usual case: no character loop
+        return text.count("\n", 0, deep_indent.start()) + 1 if deep_indent else 0
     depth = 0
     quote = ""
     line = 1
@@ -102,11 +108,7 @@ def _too_deep(text: str) -> int:
                 return line
         elif ch in "]}":
             depth = max(0, depth - 1)
-    for number, row in enumerate(text.split("\n"), start=1):
-        # leading spaces and compact "- - -" sequence markers both open levels
-        if len(row) - len(row.lstrip(" -?:")) > 2 * MAX_DEPTH:
-            return number
-    return 0
+    return text.count("\n", 0, deep_indent.start()) + 1 if deep_indent else 0
 
 
 class _TooComplex(Exception):
@@ -118,6 +120,7 @@ def _index(node: yaml.Node, path: Path_, offset: int, doc: YamlDoc, errors: list
     """Record positions; an alias is not followed twice (so 'billion laughs' stays small)."""
     seen = seen if seen is not None else set()
     if id(node) in seen:
+        doc.aliased = True  # reached twice: an anchor used through an alias
         return
     seen.add(id(node))
     if len(seen) > MAX_NODES or len(path) > MAX_DEPTH:
@@ -137,25 +140,6 @@ def _index(node: yaml.Node, path: Path_, offset: int, doc: YamlDoc, errors: list
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _index(item, path + (i,), offset, doc, errors, seen)
-
-
-def _aliases(root: yaml.Node) -> int:
-    """How many nodes are reached more than once (anchors used through aliases)."""
-    seen: set[int] = set()
-    repeats = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            repeats += 1
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack += [key, value]
-        elif isinstance(node, yaml.SequenceNode):
-            stack += node.value
-    return repeats
 
 
 def _unreadable_scalar(root: yaml.Node) -> tuple[int, int]:
@@ -193,7 +177,7 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[YamlDoc | None, list[Ya
             return YamlDoc(None), errors
         doc = YamlDoc(None, text=text, offset=line_offset)
         _index(node, (), line_offset, doc, errors)
-        if _aliases(node) > 0:
+        if doc.aliased:
             errors.append(YamlError(line_offset + 1, 0, "the front matter uses YAML aliases (*name)",
                                     "write each value out in full; aliases are not allowed here"))
             return None, errors
