@@ -14,6 +14,7 @@ from typing import Any
 
 from .cache import Caches
 from .errors import Location, Problems, display_path
+from .parallel import map_items
 from .frontmatter import FrontMatterError, split_front_matter
 from .schema import KINDS
 from .urls import slugify
@@ -128,7 +129,8 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
                        "create it, or set content_dir in site_config.yaml")
         return entries
 
-    def read(key: str, kind: str) -> None:
+    def stale(key: str) -> tuple[int, int] | None:
+        """The file's stamp if it must be read again, else None."""
         try:
             info = os.stat(key)
             stamp = (info.st_mtime_ns, info.st_size)
@@ -136,9 +138,24 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
             stamp = (0, -1)
         cached = caches.files.get(key)
         if cached is None or cached[0] != stamp or (changed is not None and key in changed):
-            found = Problems()
-            file = Path(key)
-            caches.files[key] = (stamp, read_entry(kind, file, shown(file), found), found.items)
+            return stamp
+        return None
+
+    def parse(job: tuple[str, str, tuple[int, int]]) -> tuple[Any, ...]:
+        key, kind, stamp = job
+        found = Problems()
+        file = Path(key)
+        return stamp, read_entry(kind, file, shown(file), found), found.items
+
+    def read_all(jobs: list[tuple[str, str, tuple[int, int]]]) -> None:
+        """Parse files, across cores when there are many (a cold build of a large archive)."""
+        for i, result in map_items(parse, jobs):
+            caches.files[jobs[i][0]] = result
+
+    def read(key: str, kind: str) -> None:
+        stamp = stale(key)
+        if stamp is not None:
+            read_all([(key, kind, stamp)])
 
     def collect(order: list[str], scan_problems: list[Any]) -> list[RawEntry]:
         problems.items.extend(scan_problems)
@@ -203,9 +220,13 @@ def load_content(content_dir: Path, project_root: Path, problems: Problems,
                 continue
             seen.add(item.path)
             order.append(item.path)
-            read(item.path, kind)
+            stamp = stale(item.path)
+            if stamp is not None:
+                jobs.append((item.path, kind, stamp))
 
+    jobs: list[tuple[str, str, tuple[int, int]]] = []
     visit(top, 0, "")
+    read_all(jobs)
     for key in set(caches.files) - seen:
         del caches.files[key]
     caches.scan = (top, order, scan_found.items)
