@@ -1,8 +1,9 @@
 """What one build can hand to the next: parsed files, checked fields, quote
 matches, rendered Markdown and page fingerprints.
 
-Every key includes a hash of what the value was computed from, so a stale
-entry can never be used; deleting the cache folder only costs time.
+Keys include a hash of what a value was computed from (file entries: their
+mtime and size, or the watcher's word that they changed); the whole cache is
+keyed on factsite's own source. Deleting the cache folder only costs time.
 """
 
 from __future__ import annotations
@@ -34,6 +35,17 @@ class Caches:
     paragraphs: dict[str, list[str]] = field(default_factory=dict)
     # (wording, wording) -> both as segments with differences marked
     wordings: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    # keys looked up by the current build (not saved): what `prune` keeps
+    used: set[tuple[str, Any]] = field(default_factory=set)
+
+    def prune(self) -> None:
+        """Drop what the last build did not use, so edits do not grow the cache forever."""
+        for name in ("records", "quotes", "paragraphs", "wordings"):
+            table = getattr(self, name)
+            for key in [k for k in table if (name, k) not in self.used]:
+                del table[key]
+        self.used = set()
 
     def slug(self, text: str) -> str:
         if text not in self.slugs:

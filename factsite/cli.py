@@ -109,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "build"
     handlers = {"build": cmd_build, "check": cmd_check, "new": cmd_new, "serve": cmd_serve}
-    if command != "build":
-        args.output = getattr(args, "output", None)
     try:
         return handlers[command](args)
+    except OSError as exc:  # a folder or file the build needs cannot be used
+        print(f"error: {exc}", file=sys.stderr)
+        print("    hint: check that the path exists and that you may read and write it", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130

@@ -61,9 +61,6 @@ class Problems:
     def warning(self, location: Location, message: str, hint: str = "") -> None:
         self.items.append(Problem(location, "warning", message, hint))
 
-    def extend(self, other: "Problems") -> None:
-        self.items.extend(other.items)
-
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.items if p.severity == "error"]

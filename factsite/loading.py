@@ -108,7 +108,7 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def load_content(content_dir: Path, project_root: Path, problems: Problems,
+def load_content(content_dir: Path, problems: Problems,
                  caches: Caches | None = None, changed: set[str] | None = None) -> list[RawEntry]:
     """Every *.md entry under content/<kind>/, in a stable order.
 

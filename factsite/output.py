@@ -63,9 +63,14 @@ def read_manifest(out_dir: Path) -> dict[str, str] | None:
         return None
 
 
-def check_output_dir(out_dir: Path, protected: list[Path]) -> None:
-    """Refuse folders the generator must never replace."""
+def check_output_dir(out_dir: Path, protected: list[Path], inside: list[Path] = ()) -> None:
+    """Refuse folders the generator must never replace, or write into (`inside`)."""
     resolved = out_dir.resolve()
+    for place in inside:
+        place = place.resolve()
+        if place in resolved.parents:
+            raise OutputError(f"refusing to write the site to {out_dir}: it is inside {place}",
+                              "keep the output folder outside content/ and templates/")
     for place in protected + [Path.home(), Path("/")]:
         place = place.resolve()
         if resolved == place or resolved in place.parents:
@@ -246,17 +251,6 @@ class Staging:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
-
-
-def write_site(files: dict[str, bytes | Previous], out_dir: Path) -> WriteStats:
-    """Replace out_dir with exactly `files` (plus foreign files it already held)."""
-    staging = Staging(out_dir)
-    try:
-        for relative in sorted(files):
-            staging.put(relative, files[relative])
-        return staging.commit()
-    finally:
-        staging.abort()
 
 
 def _carry_foreign(out_dir: Path, staging: Path, old: dict[str, str], new: dict[str, str]) -> int:

@@ -1,7 +1,8 @@
 """Which pages the site has: one PageSpec per output file, from the model.
 
-Index pages are split into numbered pages past `per_page`; every list is
-sliced here so no template loops over the whole archive on every page.
+Index pages are split into numbered pages past `per_page`, so no template
+loops over the whole archive on every page (a speaker's, event's or
+source's own page lists all of its claims).
 Each spec also lists its `deps`: the file digests and derived values it
 shows, which is what lets a rebuild skip pages that cannot have changed.
 Whatever a template shows must be covered by its page's deps.

@@ -1,9 +1,9 @@
-"""Spread rendering over the machine's cores for large builds.
+"""Spread large batches of work (parsing files, Markdown, page rendering) over cores.
 
-Workers are forked after the model is built, so they inherit it (and the
-warmed Jinja environment) without pickling; only work indices go out and
-bytes or HTML come back. The worker-side `_STATE` is set once per forked
-worker by the pool's initializer; the parent process never sets it.
+Workers are forked, so they inherit the data and the function (the model, the
+Jinja environment) without pickling; only work indices go out and results
+come back. The worker-side `_STATE` is set once per forked worker by the
+pool's initializer; the parent process never sets it.
 """
 
 from __future__ import annotations

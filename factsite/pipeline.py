@@ -57,7 +57,7 @@ def load_and_check(config_path: Path, problems: Problems, *, preview: bool = Fal
     config = load_config(config_path, problems, base_url=base_url, output_dir=output_dir)
     if config is None:
         return None, None
-    raw = load_content(config.content_dir, config.root, problems, caches, changed)
+    raw = load_content(config.content_dir, problems, caches, changed)
     site = build_site(config, raw, problems, preview=preview, caches=caches)
     return config, site
 
@@ -172,9 +172,12 @@ class Builder:
         hashes = None if self.preview else {
             path.removeprefix("static/"): digest(data) for path, data in static.items()}
         templates = _templates_digest(config)
-        env = self._environment(config, repr((templates, config.base_url, hashes)), hashes)
+        config_bytes = config.path.read_bytes()
+        # the environment's globals hold this config: a config edit needs a new one
+        env = self._environment(config, repr((templates, config_bytes, config.base_url, hashes)),
+                                hashes)
         renderer = Renderer(env, site, problems)
-        global_key = repr((__version__, templates, hashes, config.path.read_bytes(), config.base_url,
+        global_key = repr((__version__, templates, hashes, config_bytes, config.base_url,
                            self.preview, tuple((p.slug, p.title) for p in site.pages)))
         staging = staging_for(config) if staging_for is not None else None
 
@@ -242,9 +245,12 @@ class Builder:
         return result
 
     def _search_index(self, site: Site) -> bytes:
-        """The index shows front matter only: rebuilt only when some front matter changed."""
-        key = hash(tuple(e.meta_digest for group in (site.claims, site.speakers, site.events,
-                                                      site.sources) for e in group))
+        """The index shows front matter, slugs and verdict labels only: rebuilt when one of
+        them (or the config) changed."""
+        key = hash((site.config.path.read_bytes(), site.config.base_url,
+                    tuple((e.slug, e.meta_digest) for group in (site.claims, site.speakers,
+                                                                 site.events, site.sources)
+                          for e in group)))
         if self._search is None or self._search[0] != key:
             self._search = (key, search_index(site))
         return self._search[1]
@@ -273,23 +279,35 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
             out = config.output_dir
             try:
                 check_output_dir(out, [config.root, config.content_dir, config.templates_dir,
-                                       Path.cwd()])
+                                       Path.cwd()], inside=[config.content_dir, config.templates_dir])
                 stack.enter_context(build_lock(out))
-            except OutputError as exc:
+            except (OutputError, OSError) as exc:
                 failed = Problems()
-                failed.error(Location(str(out)), exc.message, exc.hint)
+                failed.error(Location(str(out)), getattr(exc, "message", None) or
+                             f"cannot use the output folder: {exc}",
+                             getattr(exc, "hint", None) or "choose an output folder you can write to")
                 raise BuildFailed(failed) from None
             staging = Staging(out)
             stack.callback(staging.abort)
             opened.append(staging)
             return staging
 
-        result = builder.build(staging_for=staging_for if write else None)
+        try:
+            result = builder.build(staging_for=staging_for if write else None)
+        except (OutputError, OSError) as exc:
+            failed = Problems()
+            where = str(config_path if not opened else opened[0].out_dir)
+            failed.error(Location(where), getattr(exc, "message", None) or f"cannot write: {exc}",
+                         getattr(exc, "hint", None) or "check the output folder's permissions and space")
+            raise BuildFailed(failed) from None
         if opened:
             try:
                 result.stats = opened[0].commit()
-            except OutputError as exc:
-                result.problems.error(Location(str(opened[0].out_dir)), exc.message, exc.hint)
+            except (OutputError, OSError) as exc:
+                result.problems.error(Location(str(opened[0].out_dir)),
+                                      getattr(exc, "message", None) or f"cannot write: {exc}",
+                                      getattr(exc, "hint", None) or
+                                      "check the output folder's permissions and free space")
                 raise BuildFailed(result.problems) from None
     if use_cache:
         try:

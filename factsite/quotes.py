@@ -19,16 +19,15 @@ from urllib.parse import quote as _percent
 from .model import Segment
 
 _APOSTROPHES = "'’ʼ‘`´"
-_WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}]\w+)*")
 _ELISION = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’»“]*\s+|\n\s*\n")
-_APOS_TABLE = str.maketrans({c: "'" for c in _APOSTROPHES})
+_APOS_TABLE = str.maketrans({c: "'" for c in _APOSTROPHES[1:]})
 
 
 def _fold(text: str) -> str:
     """Case and apostrophes folded; keeps the length of ordinary text, so offsets still fit."""
-    for mark in _APOSTROPHES[1:]:
-        text = text.replace(mark, "'")
+    if not text.isascii():
+        text = text.translate(_APOS_TABLE)
     return text.lower()
 
 

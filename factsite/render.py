@@ -1,4 +1,4 @@
-"""Jinja rendering: one environment per process, pages rendered to bytes.
+"""Jinja rendering: one environment per site configuration, pages rendered to bytes.
 
 Autoescape is on for HTML and XML, undefined variables are errors, and a
 template mistake becomes a Problem at the template's own file and line.
@@ -6,7 +6,6 @@ template mistake becomes a Problem at the template's own file and line.
 
 from __future__ import annotations
 
-import hashlib
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,8 +109,3 @@ class Renderer:
         if not path.is_absolute():
             path = self.templates_dir / filename
         self.problems.error(Location(display_path(path, Path.cwd()), line or 0), message, hint)
-
-
-def file_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-

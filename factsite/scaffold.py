@@ -64,7 +64,7 @@ def entry_text(kind: str, title: str, today: dt.date, refs: dict[str, str] | Non
         lines += _line(name, field, value, refs=refs)
     lines.append("---")
     lines.append("")
-    lines.append({"claims": "## Context\n\nWrite the context notes here.",
+    lines.append({"claims": "Write the context notes here (they appear under the page's Context heading).",
                   "speakers": "A short, neutral biography.",
                   "events": "A neutral summary of what happened.",
                   "sources": "Paste the article's text here, exactly as published.",

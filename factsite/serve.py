@@ -11,10 +11,12 @@ fixed; the server never stops for a content mistake.
 
 from __future__ import annotations
 
+import errno
 import html
 import mimetypes
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -214,9 +216,13 @@ class Preview:
         self.builder = Builder(config_path, base_url=base_url, preview=True)
         self.state = PreviewState()
         self.log = log
+        self._building = threading.Lock()  # the watcher and start-up never build at once
 
     def rebuild(self, changed: Iterable[str] = ()) -> None:
-        changed = {os.path.abspath(p) for p in changed}
+        with self._building:
+            self._rebuild({os.path.abspath(p) for p in changed})
+
+    def _rebuild(self, changed: set[str]) -> None:
         started = time.perf_counter()
         css_only = bool(changed) and all(p.endswith(".css") for p in changed)
         try:
@@ -285,11 +291,18 @@ def serve(config_path: Path, host: str = "127.0.0.1", port: int = 8000) -> int:
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {host}: other machines on the network can see the preview, "
               "drafts included.", file=sys.stderr)
+    server_class = ThreadingHTTPServer
+    if ":" in host:
+        class IPv6Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6
+        server_class = IPv6Server
     try:
-        server = ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
+        server = server_class((host, port), BaseHTTPRequestHandler)
     except OSError as exc:
-        print(f"error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        print(f"    hint: another program uses this port; try --port {port + 1}", file=sys.stderr)
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        hint = (f"another program uses this port; try --port {port + 1}"
+                if exc.errno == errno.EADDRINUSE else "check the --host address")
+        print(f"    hint: {hint}", file=sys.stderr)
         return 1
     actual_port = server.server_address[1]
     shown_host = f"[{host}]" if ":" in host else host

@@ -22,7 +22,7 @@ from .urls import slug_problem
 
 # Top-level folders the generator itself writes; a page may not take their names.
 RESERVED_PAGE_SLUGS = {"claims", "speakers", "events", "sources", "tags", "verdicts", "search",
-                       "static", "feeds", "404", "index", "page"}
+                       "static"}
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -32,6 +32,7 @@ def _paragraphs(text: str) -> list[str]:
 def _cached_paragraphs(entry: RawEntry, caches: Caches) -> list[str]:
     if entry.digest not in caches.paragraphs:
         caches.paragraphs[entry.digest] = _paragraphs(entry.body)
+    caches.used.add(("paragraphs", entry.digest))
     return caches.paragraphs[entry.digest]
 
 
@@ -62,6 +63,7 @@ def _check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list
         def report(path: tuple[Any, ...], message: str, hint: str) -> None:
             found.error(entry.location(path), message, hint)
         caches.records[key] = (check_record(entry.doc.data, KINDS[entry.kind], report), found.items)
+    caches.used.add(("records", key))
     return caches.records[key]
 
 
@@ -69,6 +71,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                *, preview: bool = False, caches: Caches | None = None) -> Site:
     """Check every entry and link them; problems are recorded, never raised."""
     caches = caches if caches is not None else Caches()
+    caches.used = set()
 
     def reporter(entry: RawEntry) -> Callable[[tuple[Any, ...], str, str], None]:
         def report(path: tuple[Any, ...], message: str, hint: str) -> None:
@@ -139,6 +142,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
         key = (source.digest, wording)
         if key not in caches.quotes:
             caches.quotes[key] = source.text().check(wording)
+        caches.used.add(("quotes", key))
         return caches.quotes[key]
 
     tags: dict[str, Tag] = {}
@@ -213,16 +217,19 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                        "write a different word for the tag")
                 continue
             tag = tags.setdefault(slug, Tag(slug, name))
-            if claim not in tag.claims:
-                tag.claims.append(claim)
+            if tag not in claim.tags:
                 claim.tags.append(tag)
         if len(claim.appearances) > 1:
+            # each wording is compared with the first; the first with the second
             first = claim.appearances[0]
-            for other in claim.appearances[1:]:
+            for index, other in enumerate(claim.appearances[1:]):
                 key = (first.wording, other.wording)
                 if key not in caches.wordings:
                     caches.wordings[key] = compare_wordings(*key)
-                first.diff, other.diff = caches.wordings[key]
+                caches.used.add(("wordings", key))
+                marked_first, other.diff = caches.wordings[key]
+                if index == 0:
+                    first.diff = marked_first
         if ok:
             claims.append(claim)
 
@@ -239,6 +246,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
         event.claims.reverse()  # time order, oldest first
         seen = {a.source for c in event.claims for a in c.appearances}
         event.sources = sorted(seen, key=lambda s: (s.published, s.slug))
+    caches.prune()
     for tag in tags.values():
         tag.claims = []
     for claim in claims:  # newest first, like every claim list

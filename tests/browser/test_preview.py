@@ -205,3 +205,21 @@ def test_burst_of_saves_coalesces(preview):
 
     with urllib.request.urlopen(f"{url}/claims/serbia-can-rely-on-russia/") as response:
         assert "Draft sentence 19." in response.read().decode(), "the last save must be the one shown"
+
+
+def test_config_edit_reaches_every_page(preview, browser):
+    """The warm Jinja environment holds the config: a config edit must replace it."""
+    url, project, _ = preview
+    config = project / "site_config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("title: Kosovo Claims Archive", "title: Renamed Archive", 1),
+                      encoding="utf-8")
+    page, _ = _open(browser, f"{url}/")
+    page.wait_for_function("() => document.querySelector('.brand').textContent.includes('Renamed')",
+                           timeout=10000)
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/search/index.json") as response:
+        assert json.loads(response.read())["records"], "the search index is still served"
+    page.close()
