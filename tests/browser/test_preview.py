@@ -106,18 +106,19 @@ def test_misquote_and_template_error_are_shown(preview, browser):
     template = project / "templates" / "claim.html"
     good_claim, good_template = claim.read_text(encoding="utf-8"), template.read_text(encoding="utf-8")
     page, _ = _open(browser, f"{url}/claims/serbia-can-rely-on-russia/")
-    claim.write_text(good_claim.replace("they always can rely", "they always could rely", 1),
-                     encoding="utf-8")
-    page.wait_for_selector("ol.problems li", timeout=10000)
-    assert "could" in page.inner_text("ol.problems")
-    claim.write_text(good_claim, encoding="utf-8")
-    page.wait_for_selector("h1.claim-quote", timeout=10000)
-    template.write_text(good_template.replace("{% block main %}", "{% block main %}{% if %}", 1),
-                        encoding="utf-8")
-    page.wait_for_selector("ol.problems li", timeout=10000)
-    assert "claim.html" in page.inner_text("ol.problems")
-    template.write_text(good_template, encoding="utf-8")
-    page.wait_for_selector("h1.claim-quote", timeout=10000)
+
+    def break_and_fix(path, good: str, broken: str, shown: str) -> None:
+        """The open page turns into the error list naming `shown`, then back into the claim."""
+        path.write_text(broken, encoding="utf-8")
+        page.wait_for_selector("ol.problems li", timeout=10000)
+        assert shown in page.inner_text("ol.problems")
+        path.write_text(good, encoding="utf-8")
+        page.wait_for_selector("h1.claim-quote", timeout=10000)
+
+    break_and_fix(claim, good_claim,
+                  good_claim.replace("they always can rely", "they always could rely", 1), "could")
+    break_and_fix(template, good_template,
+                  good_template.replace("{% block main %}", "{% block main %}{% if %}", 1), "claim.html")
     page.close()
 
 
