@@ -36,6 +36,8 @@ class Caches:
     # (wording, wording) -> both as segments with differences marked
     wordings: dict[tuple[str, str], Any] = field(default_factory=dict)
 
+    # set when this build changed anything worth saving (a file read, a page rendered)
+    dirty: bool = False
     # keys looked up by the current build (not saved): what `prune` keeps
     used: set[tuple[str, Any]] = field(default_factory=set)
 
@@ -86,6 +88,7 @@ def save_caches(folder: Path, key: str, caches: Caches) -> None:
     """Written to a temporary file and renamed, so a killed build leaves the old cache."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"build.pickle.{os.getpid()}.tmp"
+    caches.dirty = False
     with open(tmp, "wb") as handle:
         pickle.dump((CACHE_VERSION, key, caches), handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, folder / "build.pickle")

@@ -151,6 +151,7 @@ def load_content(content_dir: Path, problems: Problems,
         """Parse files, across cores when there are many (a cold build of a large archive)."""
         for i, result in map_items(parse, jobs):
             caches.files[jobs[i][0]] = result
+            caches.dirty = True
 
     def read(key: str, kind: str) -> None:
         stamp = stale(key)
@@ -183,6 +184,7 @@ def load_content(content_dir: Path, problems: Problems,
                         order.append(key)
                 else:
                     caches.files.pop(key, None)
+                    caches.dirty = True
                     if key in order:
                         order.remove(key)
             order.sort(key=lambda key: key.split(os.sep))
@@ -229,5 +231,6 @@ def load_content(content_dir: Path, problems: Problems,
     read_all(jobs)
     for key in set(caches.files) - seen:
         del caches.files[key]
+        caches.dirty = True
     caches.scan = (top, order, scan_found.items)
     return collect(order, scan_found.items)

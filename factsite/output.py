@@ -152,6 +152,8 @@ class Staging:
         except OSError:
             self._written_at = 0
         self.new: dict[str, str] = {}
+        self._base = str(out_dir)
+        self._checked: dict[str, int] = {}  # reusable files already checked: their size
         self.stats = WriteStats()
         self.folder: Path | None = None
         self._pending: list[str] = []  # unchanged files not yet linked into the folder
@@ -187,18 +189,23 @@ class Staging:
         hash, still a plain file, and not modified after the manifest was written."""
         if self.old.get(relative) != hashed:
             return False
+        if relative in self._checked:
+            return True
         try:
-            info = os.lstat(self.out_dir / relative)
+            info = os.lstat(os.path.join(self._base, relative))
         except OSError:
             return False
-        return stat.S_ISREG(info.st_mode) and info.st_mtime_ns <= self._written_at
+        if stat.S_ISREG(info.st_mode) and info.st_mtime_ns <= self._written_at:
+            self._checked[relative] = info.st_size  # `put` will not look again
+            return True
+        return False
 
     def put(self, relative: str, data: bytes | Previous) -> None:
         if relative in self.new:
             raise OutputError(f"/{relative} would be written twice",
                               "two entries produce the same address; rename one of them")
         hashed = data.digest if isinstance(data, Previous) else digest(data)
-        previous = self.out_dir / relative
+        previous = os.path.join(self._base, relative)
         unchanged = self.reusable(relative, hashed)
         if isinstance(data, Previous) and not unchanged:
             raise OutputError(f"/{relative} is not in the previous output as expected",
@@ -206,7 +213,7 @@ class Staging:
         self.new[relative] = hashed
         if unchanged:
             self.stats.unchanged += 1
-            self.stats.bytes += len(data) if isinstance(data, bytes) else previous.stat().st_size
+            self.stats.bytes += self._checked.pop(relative)
             if self.folder is None:
                 self._pending.append(relative)
             else:

@@ -225,6 +225,7 @@ class Builder:
         for i, (data, found) in map_items(render, todo):
             spec, target, fingerprint = todo[i]
             result.rendered += 1
+            self.caches.dirty = True
             if data is None:
                 problems.items.extend(p for p in found if p not in problems.items)
                 continue
@@ -309,7 +310,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                                       getattr(exc, "hint", None) or
                                       "check the output folder's permissions and free space")
                 raise BuildFailed(result.problems) from None
-    if use_cache:
+    if use_cache and caches.dirty:  # a build that read and rendered nothing has nothing to save
         try:
             with _no_gc_pauses():
                 save_caches(cache_folder, cache_key, caches)
