@@ -8,6 +8,7 @@ keyed on factsite's own source. Deleting the cache folder only costs time.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -57,10 +58,13 @@ class Caches:
         return self.slugs[text]
 
 
+def digest(data: bytes) -> str:
+    """The content hash used everywhere: file digests, page fingerprints, the manifest."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def code_version() -> str:
     """Hash of factsite's own source: a cache made by other code is never loaded."""
-    import hashlib
-
     h = hashlib.blake2b(digest_size=12)
     for path in sorted(Path(__file__).parent.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -6,16 +6,15 @@ files, links leading out of content/. Each becomes a located problem.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import Caches
+from .cache import Caches, digest
 from .errors import Location, Problems, display_path
-from .parallel import map_items
 from .frontmatter import FrontMatterError, split_front_matter
+from .parallel import map_items
 from .schema import KINDS
 from .urls import slugify
 from .yamlread import YamlDoc, parse_yaml
@@ -96,8 +95,7 @@ def read_entry(kind: str, path: Path, shown: str, problems: Problems) -> RawEntr
         doc.forget_marks()  # a cached entry keeps its text, not a position per key
     slug = slugify(path.stem)
     return RawEntry(kind, path, shown, slug, doc, split.body, split.body_line,
-                    hashlib.blake2b(data, digest_size=16).hexdigest(),
-                    hashlib.blake2b(split.header.encode(), digest_size=16).hexdigest())
+                    digest(data), digest(split.header.encode()))
 
 
 def _inside(path: Path, root: Path) -> bool:

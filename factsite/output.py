@@ -14,7 +14,6 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .cache import digest
 from .urls import check_relative
 
 MANIFEST = ".factsite-manifest.json"
@@ -48,10 +48,6 @@ class WriteStats:
 class Previous:
     """A file the build did not re-render: take it from the previous output as it is."""
     digest: str
-
-
-def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def read_manifest(out_dir: Path) -> dict[str, str] | None:

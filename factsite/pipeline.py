@@ -21,13 +21,13 @@ from typing import Any, Callable, Iterator
 import jinja2
 
 from . import __version__
-from .cache import Caches, cache_dir_for, code_version, load_caches, save_caches
+from .cache import Caches, cache_dir_for, code_version, digest, load_caches, save_caches
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems
 from .loading import load_content
 from .markup import make_markdown, render_markdown
 from .model import Claim, Site
-from .output import OutputError, Previous, Staging, WriteStats, build_lock, check_output_dir, digest
+from .output import OutputError, Previous, Staging, WriteStats, build_lock, check_output_dir
 from .parallel import map_items
 from .pages import plan_pages
 from .render import PageSpec, Renderer, make_environment
@@ -116,7 +116,7 @@ class Builder:
         a stable hash; a builder kept in memory (the preview) uses Python's own, which is
         per process but much faster."""
         if self.persistent:
-            return hashlib.blake2b(repr(value).encode(), digest_size=16).hexdigest()
+            return digest(repr(value).encode())
         return hash(value)
 
     def _environment(self, config: SiteConfig, key: str,
@@ -235,7 +235,7 @@ class Builder:
                 result.changed.append(target)
             if not problems.errors:
                 emit(target, data)
-        emit("search/index.json", self._search_index(site))
+        emit("search/index.json", self._search_index(site, config_bytes))
         seen.add("search/index.json")
         if problems.errors:
             raise BuildFailed(problems)
@@ -245,10 +245,10 @@ class Builder:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _search_index(self, site: Site) -> bytes:
+    def _search_index(self, site: Site, config_bytes: bytes) -> bytes:
         """The index shows front matter, slugs and verdict labels only: rebuilt when one of
         them (or the config) changed."""
-        key = hash((site.config.path.read_bytes(), site.config.base_url,
+        key = hash((config_bytes, site.config.base_url,
                     tuple((e.slug, e.meta_digest) for group in (site.claims, site.speakers,
                                                                  site.events, site.sources)
                           for e in group)))
