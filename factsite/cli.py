@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(parser, top=True)
     parser.add_argument("--output", type=Path, help="output folder (default: output_dir from the config)")
     parser.add_argument("--base-url", help="override base_url, e.g. https://example.org/factcheck/")
+    parser.add_argument("--timings", action="store_true", help="print how long each phase of the build took")
     sub = parser.add_subparsers(dest="command")
 
     b = sub.add_parser("build", help="build the site (the default)")
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="output folder (default: output_dir from the config)")
     b.add_argument("--base-url", default=argparse.SUPPRESS,
                    help="override base_url, e.g. https://example.org/factcheck/")
+    b.add_argument("--timings", action="store_true", default=argparse.SUPPRESS,
+                   help="print how long each phase of the build took")
 
     c = sub.add_parser("check", help="check content, config and quotes; write nothing")
     _common(c)
@@ -65,6 +68,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"Built {result.pages} pages ({result.rendered} rendered, the rest unchanged) into "
           f"{result.config.output_dir} in {result.seconds:.2f}s; files: {stats.written} written, "
           f"{stats.unchanged} unchanged, {stats.removed} removed ({stats.bytes / 1024:.0f} KiB in all).")
+    if args.timings:
+        print("Phases: " + ", ".join(f"{name} {seconds:.3f}s" for name, seconds in result.timings.items()))
     return 0
 
 

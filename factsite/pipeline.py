@@ -47,19 +47,15 @@ class BuildResult:
     changed: list[str] = field(default_factory=list)  # output paths whose bytes changed
     stats: WriteStats | None = None
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds (`--timings`)
 
-
-def load_and_check(config_path: Path, problems: Problems, *, preview: bool = False,
-                   base_url: str | None = None, output_dir: Path | None = None,
-                   caches: Caches | None = None, changed: set[str] | None = None
-                   ) -> tuple[SiteConfig | None, Site | None]:
-    """Config, content and every cross-file check; no rendering, no writing."""
-    config = load_config(config_path, problems, base_url=base_url, output_dir=output_dir)
-    if config is None:
-        return None, None
-    raw = load_content(config.content_dir, problems, caches, changed)
-    site = build_site(config, raw, problems, preview=preview, caches=caches)
-    return config, site
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
 
 
 def static_files(config: SiteConfig) -> dict[str, bytes]:
@@ -146,6 +142,33 @@ class Builder:
         for i, body_html in map_items(html, entries):
             entries[i].body_html = body_html
 
+    def _stale_pages(self, specs: list[PageSpec], global_key: str, seen: set[str],
+                     staging: Staging | None, emit: Callable[[str, bytes | Previous], None],
+                     problems: Problems) -> list[tuple[PageSpec, str, Any]]:
+        """Pages that must be rendered; the others are emitted from the last output."""
+        pages_cache = self.caches.pages
+        todo: list[tuple[PageSpec, str, Any]] = []
+        for spec in specs:
+            target = page_file(spec.path)
+            if target in seen:
+                problems.error(Location(spec.template), f"two pages would be written to /{target}",
+                               "two entries produce the same address; rename one of them")
+                continue
+            seen.add(target)
+            fingerprint = self._fingerprint((global_key, spec.template, spec.path, spec.deps))
+            cached = pages_cache.get(target)
+            if cached is not None and cached[0] == fingerprint:
+                kept = self.memory.get(target)
+                if staging is None and kept is not None and kept[0] == cached[1]:
+                    emit(target, kept[1])
+                    continue
+                if staging is not None and staging.reusable(target, cached[1]):
+                    emit(target, Previous(cached[1]))
+                    continue
+            todo.append((spec, target, fingerprint))
+
+        return todo
+
     def build(self, changed: set[str] | None = None, *,
               staging_for: Callable[[SiteConfig], Staging] | None = None) -> BuildResult:
         """Check and render the site. `changed` forces those files to be read again.
@@ -161,11 +184,17 @@ class Builder:
                staging_for: Callable[[SiteConfig], Staging] | None) -> BuildResult:
         started = time.perf_counter()
         problems = Problems()
-        config, site = load_and_check(self.config_path, problems, preview=self.preview,
-                                      base_url=self.base_url, output_dir=self.output_dir,
-                                      caches=self.caches, changed=changed)
-        result = BuildResult(config, site, problems)
-        if config is None or site is None or problems.errors:
+        result = BuildResult(None, None, problems)
+        config = load_config(self.config_path, problems, base_url=self.base_url,
+                             output_dir=self.output_dir)
+        if config is None:
+            raise BuildFailed(problems)
+        with result.phase("read"):
+            raw = load_content(config.content_dir, problems, self.caches, changed)
+        with result.phase("check"):
+            site = build_site(config, raw, problems, preview=self.preview, caches=self.caches)
+        result.config, result.site = config, site
+        if problems.errors:
             raise BuildFailed(problems)
 
         static = static_files(config)
@@ -191,51 +220,36 @@ class Builder:
         for path, data in static.items():
             emit(path, data)
             seen.add(path)
-        specs = plan_pages(site)
+        with result.phase("plan"):
+            specs = plan_pages(site)
+            todo = self._stale_pages(specs, global_key, seen, staging, emit, problems)
         pages_cache = self.caches.pages
-        todo: list[tuple[PageSpec, str, str]] = []
-        for spec in specs:
-            target = page_file(spec.path)
-            if target in seen:
-                problems.error(Location(spec.template), f"two pages would be written to /{target}",
-                               "two entries produce the same address; rename one of them")
-                continue
-            seen.add(target)
-            fingerprint = self._fingerprint((global_key, spec.template, spec.path, spec.deps))
-            cached = pages_cache.get(target)
-            if cached is not None and cached[0] == fingerprint:
-                kept = self.memory.get(target)
-                if staging is None and kept is not None and kept[0] == cached[1]:
-                    emit(target, kept[1])
-                    continue
-                if staging is not None and staging.reusable(target, cached[1]):
-                    emit(target, Previous(cached[1]))
-                    continue
-            todo.append((spec, target, fingerprint))
-
-        bodies = {id(e): e for job in todo for key in ("claim", "speaker", "event", "page")
-                  if (e := job[0].context.get(key)) is not None}
-        self._markup(site, list(bodies.values()))
+        with result.phase("markdown"):
+            bodies = {id(e): e for job in todo for key in ("claim", "speaker", "event", "page")
+                      if (e := job[0].context.get(key)) is not None}
+            self._markup(site, list(bodies.values()))
 
         def render(job: tuple[PageSpec, str, str]) -> tuple[bytes | None, list[Any]]:
             before = len(problems.items)
             data = renderer.render(job[0])
             return data, problems.items[before:]
 
-        for i, (data, found) in map_items(render, todo):
-            spec, target, fingerprint = todo[i]
-            result.rendered += 1
-            self.caches.dirty = True
-            if data is None:
-                problems.items.extend(p for p in found if p not in problems.items)
-                continue
-            pages_cache[target] = (fingerprint, digest(data))
-            kept = self.memory.get(target)
-            if kept is None or kept[0] != pages_cache[target][1]:
-                result.changed.append(target)
-            if not problems.errors:
-                emit(target, data)
-        emit("search/index.json", self._search_index(site, config_bytes))
+        with result.phase("render+write"):
+            for i, (data, found) in map_items(render, todo):
+                spec, target, fingerprint = todo[i]
+                result.rendered += 1
+                self.caches.dirty = True
+                if data is None:
+                    problems.items.extend(p for p in found if p not in problems.items)
+                    continue
+                pages_cache[target] = (fingerprint, digest(data))
+                kept = self.memory.get(target)
+                if kept is None or kept[0] != pages_cache[target][1]:
+                    result.changed.append(target)
+                if not problems.errors:
+                    emit(target, data)
+        with result.phase("search"):
+            emit("search/index.json", self._search_index(site, config_bytes))
         seen.add("search/index.json")
         if problems.errors:
             raise BuildFailed(problems)
@@ -269,8 +283,10 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     started = time.perf_counter()
     cache_folder = cache_dir_for(config_path)
     cache_key = repr((code_version(), preview, base_url, str(output_dir)))
+    loaded = time.perf_counter()
     with _no_gc_pauses():  # unpickling the caches allocates as much as a build
         caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
+    loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
                       caches=caches, persistent=use_cache)
     with ExitStack() as stack:
@@ -301,9 +317,11 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
             failed.error(Location(where), getattr(exc, "message", None) or f"cannot write: {exc}",
                          getattr(exc, "hint", None) or "check the output folder's permissions and space")
             raise BuildFailed(failed) from None
+        result.timings["cache load"] = loaded
         if opened:
             try:
-                result.stats = opened[0].commit()
+                with result.phase("commit"):
+                    result.stats = opened[0].commit()
             except (OutputError, OSError) as exc:
                 result.problems.error(Location(str(opened[0].out_dir)),
                                       getattr(exc, "message", None) or f"cannot write: {exc}",
@@ -312,7 +330,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                 raise BuildFailed(result.problems) from None
     if use_cache and caches.dirty:  # a build that read and rendered nothing has nothing to save
         try:
-            with _no_gc_pauses():
+            with _no_gc_pauses(), result.phase("cache save"):
                 save_caches(cache_folder, cache_key, caches)
         except OSError:
             pass  # a read-only project still builds; the next build is just slower
