@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from .model import Claim, Event, Site, Source, Speaker, Tag
+from .model import Claim, Entry, Event, Page, Site, Source, Speaker, Tag
 from .render import PageSpec
 
 HOME_LATEST = 10
@@ -83,11 +83,27 @@ def paginate(base: str, items: Sequence[Any], per_page: int, template: str,
     return specs
 
 
-def _claim_page(c: Claim) -> PageSpec:
-    assert c.speaker is not None
-    deps = (c.digest, c.speaker.meta_digest, c.event.meta_digest if c.event else None,
-            tuple(a.source.digest for a in c.appearances), tuple((t.slug, t.name) for t in c.tags))
-    return PageSpec(c.url, "claim.html", {"claim": c}, deps)
+def own_page(site: Site, entry: Entry) -> PageSpec:
+    """The page an entry has of its own: the only page that shows its body."""
+    if isinstance(entry, Claim):
+        assert entry.speaker is not None
+        deps = (entry.digest, entry.speaker.meta_digest, entry.event.meta_digest if entry.event else None,
+                tuple(a.source.digest for a in entry.appearances),
+                tuple((t.slug, t.name) for t in entry.tags))
+        return PageSpec(entry.url, "claim.html", {"claim": entry}, deps)
+    if isinstance(entry, Speaker):
+        return PageSpec(entry.url, "speaker.html",
+                        {"speaker": entry, "counts": site.verdict_counts(entry.claims)},
+                        (entry.digest, tuple(claim_card(c) for c in entry.claims)))
+    if isinstance(entry, Event):
+        return PageSpec(entry.url, "event.html", {"event": entry},
+                        (entry.digest, tuple(claim_card(c) for c in entry.claims),
+                         tuple(_counted(s) for s in entry.sources)))
+    if isinstance(entry, Source):
+        return PageSpec(entry.url, "source.html", {"source": entry},
+                        (entry.digest, tuple(claim_card(c) for c in entry.claims)))
+    assert isinstance(entry, Page)
+    return PageSpec(entry.url, "page.html", {"page": entry}, (entry.digest,))
 
 
 def plan_pages(site: Site) -> list[PageSpec]:
@@ -110,19 +126,8 @@ def plan_pages(site: Site) -> list[PageSpec]:
     for base, title, item, items in sections:
         specs += paginate(base, items, per, "list.html",
                           {"title": title, "item": item, "crumbs": [], "intro": None})
-    specs += [_claim_page(c) for c in site.claims]
-    for s in site.speakers:
-        speaker_counts = site.verdict_counts(s.claims)
-        specs.append(PageSpec(s.url, "speaker.html", {"speaker": s, "counts": speaker_counts},
-                              (s.digest, tuple(claim_card(c) for c in s.claims))))
-    specs += [PageSpec(e.url, "event.html", {"event": e},
-                       (e.digest, tuple(claim_card(c) for c in e.claims),
-                        tuple(_counted(s) for s in e.sources)))
-              for e in site.events]
-    specs += [PageSpec(s.url, "source.html", {"source": s},
-                       (s.digest, tuple(claim_card(c) for c in s.claims)))
-              for s in site.sources]
-    specs += [PageSpec(p.url, "page.html", {"page": p}, (p.digest,)) for p in site.pages]
+    for group in (site.claims, site.speakers, site.events, site.sources, site.pages):
+        specs += [own_page(site, entry) for entry in group]
     for tag in site.tags:
         specs += paginate(tag.url, tag.claims, per, "list.html",
                           {"title": f"Tag: {tag.name}", "item": "claim",

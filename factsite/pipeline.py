@@ -26,10 +26,11 @@ from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems
 from .loading import load_content
 from .markup import make_markdown, render_markdown
-from .model import Claim, Site
+from .model import Claim, Entry, Site
 from .output import OutputError, Previous, Staging, WriteStats, build_lock, check_output_dir
 from .parallel import map_items
-from .pages import plan_pages
+from .pages import own_page, plan_pages
+from .patch import body_edits, entries_by_path
 from .render import PageSpec, Renderer, make_environment
 from .structured import search_index
 from .urls import page_file
@@ -48,6 +49,7 @@ class BuildResult:
     stats: WriteStats | None = None
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds (`--timings`)
+    patched: bool = False  # a body-only edit, drawn on the last site (see patch.py)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -91,6 +93,18 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass
+class _LastSite:
+    """The last good site of a builder kept in memory, what a body-only edit patches."""
+    config: SiteConfig
+    site: Site
+    problems: list[Any]  # warnings it had
+    global_key: str
+    renderer: Renderer
+    pages: int
+    by_path: dict[str, Entry] | None = None
+
+
 class Builder:
     """One site, built as often as needed, reusing whatever did not change."""
 
@@ -106,6 +120,7 @@ class Builder:
         self._env: tuple[str, jinja2.Environment] | None = None
         # the last good site, for the preview server: path -> (digest, bytes)
         self.memory: dict[str, tuple[str, bytes]] = {}
+        self._last: _LastSite | None = None
 
     def _fingerprint(self, value: tuple[Any, ...]) -> Any:
         """What a page's output depends on, reduced to a key. Caches saved to disk need
@@ -178,7 +193,50 @@ class Builder:
         pages whose fingerprint did not change are taken from the previous output.
         """
         with _no_gc_pauses():
+            if changed and staging_for is None and self._last is not None:
+                patched = self._patch(changed)
+                if patched is not None:
+                    return patched
+            self._last = None  # until this build succeeds
             return self._build(changed, staging_for)
+
+    def _patch(self, changed: set[str]) -> BuildResult | None:
+        """Draw body-only edits on the last site; None when the full build is needed."""
+        started = time.perf_counter()
+        last = self._last
+        assert last is not None
+        if last.by_path is None:
+            last.by_path = entries_by_path(last.site)
+        edits = body_edits(last.by_path, changed, Path.cwd())
+        if not edits:
+            return None
+        self._last = None  # the model is being changed: if anything fails, rebuild it whole
+        problems = Problems(list(last.problems))
+        result = BuildResult(last.config, last.site, problems, pages=last.pages, patched=True)
+        for edit in edits:
+            edit.apply()
+            self.caches.files[str(edit.raw.path)] = (edit.stamp, edit.raw, [])
+        self._markup(last.site, [edit.entry for edit in edits])
+        files = {path: data for path, (_, data) in self.memory.items()}
+        last.renderer.problems = problems
+        for edit in edits:
+            spec = own_page(last.site, edit.entry)
+            target = page_file(spec.path)
+            data = last.renderer.render(spec)
+            if data is None:
+                raise BuildFailed(problems)
+            hashed = digest(data)
+            fingerprint = self._fingerprint((last.global_key, spec.template, spec.path, spec.deps))
+            self.caches.pages[target] = (fingerprint, hashed)
+            if self.memory.get(target, ("",))[0] != hashed:
+                result.changed.append(target)
+            self.memory[target] = (hashed, data)
+            files[target] = data
+            result.rendered += 1
+        result.files = files
+        self._last = last
+        result.seconds = time.perf_counter() - started
+        return result
 
     def _build(self, changed: set[str] | None,
                staging_for: Callable[[SiteConfig], Staging] | None) -> BuildResult:
@@ -256,6 +314,8 @@ class Builder:
         for stale in set(pages_cache) - seen:
             del pages_cache[stale]
         result.pages = len(specs)
+        if staging is None:
+            self._last = _LastSite(config, site, list(problems.items), global_key, renderer, len(specs))
         result.seconds = time.perf_counter() - started
         return result
 
@@ -272,6 +332,8 @@ class Builder:
 
     def remember(self, result: BuildResult) -> None:
         """Keep the result's bytes as the last good site (the preview serves these)."""
+        if result.patched:
+            return  # `_patch` updated the memory itself
         self.memory = {path: (self.caches.pages[path][1] if path in self.caches.pages else digest(data),
                               data)
                        for path, data in result.files.items() if isinstance(data, bytes)}

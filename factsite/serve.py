@@ -241,7 +241,7 @@ class Preview:
             self.log(f"Internal error: {exc!r}")
             return
         self.builder.remember(result)
-        files = {path: data for path, (_, data) in self.builder.memory.items()}
+        files = result.files  # every file, as bytes: the preview builds without staging
         was_broken = self.state.problems is not None and bool(self.state.problems.errors)
         event = "css" if css_only and not was_broken and not result.changed else "reload"
         self.state.publish(files, result.problems if result.problems.items else None, event)

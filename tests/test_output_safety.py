@@ -18,6 +18,8 @@ from typing import Callable
 import pytest
 
 from conftest import SiteDir, Output, stage
+from factsite.errors import BuildFailed
+from factsite.pipeline import Builder
 
 MANIFEST = ".factsite-manifest.json"
 
@@ -345,6 +347,70 @@ def test_incremental_build_equals_clean_build(bench, tmp_path: Path, change: str
     # and undoing the change gives back the first output exactly
     site.build(out)
     assert contents(out) == pristine, f"undoing the {change} did not restore the output"
+
+
+# the edits the preview draws on its last site instead of rebuilding (factsite/patch.py)
+BODY_ONLY = {"claim notes", "speaker bio", "event summary"}
+
+
+@pytest.fixture(scope="module")
+def preview(shared):
+    """A long-lived preview builder, as `serve` keeps one, with its first site."""
+    builder = Builder(shared.config, preview=True)
+    first = builder.build()
+    builder.remember(first)
+    return shared, builder, dict(first.files)
+
+
+def _changed_files(before: dict[Path, bytes], after: dict[Path, bytes]) -> set[str]:
+    """What the watcher would report: every path added, removed or modified."""
+    return {str(p) for p in set(before) | set(after) if before.get(p) != after.get(p)}
+
+
+@pytest.mark.parametrize("change", sorted(EDITS))
+def test_preview_rebuild_equals_clean_preview_build(preview, change: str):
+    """The serve path: one builder, told which files changed, gives what a new builder gives."""
+    site, builder, pristine = preview
+    saved = _sources(site)
+    try:
+        EDITS[change](site)
+        changed = _changed_files(saved, _sources(site))
+        result = builder.build(changed)
+        builder.remember(result)
+        assert result.patched == (change in BODY_ONLY), "the wrong path was taken"
+        fresh = Builder(site.config, preview=True).build()
+        assert sorted(result.files) == sorted(fresh.files)
+        stale = [name for name in fresh.files if result.files[name] != fresh.files[name]]
+        assert stale == [], f"after changing the {change}, the preview differs from a clean build"
+        if change in BODY_ONLY:
+            assert result.rendered == 1 and len(result.changed) == 1
+    finally:
+        now = _sources(site)
+        _restore(site, saved)
+    result = builder.build(_changed_files(now, _sources(site)))
+    builder.remember(result)
+    assert result.files == pristine, f"undoing the {change} did not restore the preview"
+
+
+def test_preview_body_edit_after_a_failed_build_reports_the_failure(preview):
+    """A body edit must not be drawn on the last good site while another file is broken."""
+    site, builder, pristine = preview
+    saved = _sources(site)
+    try:
+        _t(site, OTHER_CLAIM, "verdict: accurate", "verdict: acurate")
+        with pytest.raises(BuildFailed):
+            builder.build(_changed_files(saved, _sources(site)))
+        before = _sources(site)
+        _t(site, "content/speakers/ana-markovic.md", "since 2020.", "since March 2020.")
+        with pytest.raises(BuildFailed) as failed:
+            builder.build(_changed_files(before, _sources(site)))
+        assert any("acurate" in p.message for p in failed.value.problems.errors)
+    finally:
+        now = _sources(site)
+        _restore(site, saved)
+    result = builder.build(_changed_files(now, _sources(site)))
+    builder.remember(result)
+    assert result.files == pristine
 
 
 def test_incremental_build_after_a_failed_build(site: SiteDir, tmp_path: Path):
