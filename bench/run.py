@@ -39,7 +39,7 @@ sys.path.insert(0, str(BENCH))
 
 from generate_corpus import edit_one_claim, generate  # noqa: E402
 
-BUILT = re.compile(r"Built ([\d,]+) pages")
+BUILT = re.compile(r"(?:Built |is up to date \()([\d,]+) pages")
 RENDERED = re.compile(r"\(([\d,]+) rendered")
 MANIFEST = ".factsite-manifest.json"
 
@@ -79,7 +79,7 @@ def run_build(python: str, config: Path, output: Path, timeout: float | None) ->
         "user_s": round(usage.ru_utime, 3),
         "sys_s": round(usage.ru_stime, 3),
         "pages": int(match.group(1).replace(",", "")) if match else None,
-        "rendered": int(rendered.group(1).replace(",", "")) if rendered else None,
+        "rendered": int(rendered.group(1).replace(",", "")) if rendered else (0 if match else None),
         "files": files,
         "stdout": stdout.strip()[-2000:],
         "stderr": stderr.strip()[-4000:],

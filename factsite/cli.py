@@ -65,6 +65,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     _print_problems(result.problems)
     stats = result.stats
     assert stats is not None and result.config is not None
+    if result.up_to_date:
+        print(f"Nothing changed since the last build: {result.config.output_dir} is up to date "
+              f"({result.pages} pages, {stats.unchanged} files, {stats.bytes / 1024:.0f} KiB; "
+              f"checked in {result.seconds:.2f}s).")
+        return 0
     print(f"Built {result.pages} pages ({result.rendered} rendered, the rest unchanged) into "
           f"{result.config.output_dir} in {result.seconds:.2f}s; files: {stats.written} written, "
           f"{stats.unchanged} unchanged, {stats.removed} removed ({stats.bytes / 1024:.0f} KiB in all).")

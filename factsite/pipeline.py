@@ -27,13 +27,14 @@ from .errors import BuildFailed, Location, Problems
 from .loading import load_content
 from .markup import make_markdown, render_markdown
 from .model import Claim, Entry, Site
-from .output import OutputError, Previous, Staging, WriteStats, build_lock, check_output_dir
+from .output import MANIFEST, OutputError, Previous, Staging, WriteStats, build_lock, check_output_dir
 from .parallel import map_items
 from .pages import own_page, plan_pages
 from .patch import body_edits, entries_by_path
 from .render import PageSpec, Renderer, make_environment
 from .structured import search_index
 from .urls import page_file
+from .uptodate import Stamp, inputs_digest, is_current, load_stamp, output_stamps, save_stamp
 from .validate import build_site
 
 
@@ -50,6 +51,7 @@ class BuildResult:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds (`--timings`)
     patched: bool = False  # a body-only edit, drawn on the last site (see patch.py)
+    up_to_date: bool = False  # nothing changed since the last build (see uptodate.py)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -345,6 +347,19 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     started = time.perf_counter()
     cache_folder = cache_dir_for(config_path)
     cache_key = repr((code_version(), preview, base_url, str(output_dir)))
+    inputs = None
+    if use_cache and write:
+        config = load_config(config_path, Problems(), base_url=base_url, output_dir=output_dir)
+        if config is not None:  # else the full build reports why
+            inputs = inputs_digest(config_path, [config.content_dir, config.templates_dir], cache_key)
+            stamp = load_stamp(cache_folder)
+            if is_current(stamp, inputs, config.output_dir):
+                assert stamp is not None
+                seconds = time.perf_counter() - started
+                return BuildResult(config, None, Problems(list(stamp.problems)), pages=stamp.pages,
+                                   stats=WriteStats(unchanged=stamp.files, bytes=stamp.bytes),
+                                   seconds=seconds, timings={"up-to-date check": seconds},
+                                   up_to_date=True)
     loaded = time.perf_counter()
     with _no_gc_pauses():  # unpickling the caches allocates as much as a build
         caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
@@ -396,5 +411,11 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                 save_caches(cache_folder, cache_key, caches)
         except OSError:
             pass  # a read-only project still builds; the next build is just slower
+    if inputs is not None and opened and result.stats is not None and result.config is not None:
+        files = sorted(opened[0].new)
+        outputs = output_stamps(result.config.output_dir, files + [MANIFEST])
+        if outputs is not None:
+            save_stamp(cache_folder, Stamp(inputs, outputs, list(result.problems.items), result.pages,
+                                           len(files), result.stats.bytes))
     result.seconds = time.perf_counter() - started
     return result

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Callable
@@ -191,18 +192,53 @@ def test_refuses_to_replace_the_project_or_its_content(site: SiteDir, tmp_path: 
 
 # --------------------------------------------------------------------------- incremental writes
 
-def test_unchanged_rebuild_keeps_every_file(site: SiteDir, tmp_path: Path):
+@pytest.mark.parametrize("touched", [False, True], ids=["nothing touched", "a file touched"])
+def test_unchanged_rebuild_keeps_every_file(site: SiteDir, tmp_path: Path, touched: bool):
+    """Both ways to see that nothing changed keep every file: the up-to-date check, and
+    (a file saved again with the same bytes) the full build finding equal bytes."""
     out = tmp_path / "out"
-    site.build(out)
+    assert site.cli("build", "--config", "site_config.yaml", "--output", str(out)).code == 0
     before = snapshot(out)
+    if touched:
+        claim = site.root / MINIMAL_CLAIM
+        os.utime(claim, ns=(claim.stat().st_atime_ns, claim.stat().st_mtime_ns + 10**9))
     run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
     assert run.code == 0, run.text
+    assert ("is up to date" in run.out) == (not touched), run.out
     after = snapshot(out)
     assert sorted(after) == sorted(before)
     for name in before:
         if name == MANIFEST:
             continue
         assert after[name] == before[name], f"{name} was rewritten although nothing changed"
+
+
+def test_up_to_date_check_repeats_warnings_and_notices_output_changes(site: SiteDir, tmp_path: Path):
+    out = tmp_path / "out"
+    (site.root / "content" / "notes.txt").write_text("reminders for the desk\n", encoding="utf-8")
+    first = site.build(out)
+    assert not first.up_to_date and first.rendered > 0
+    warnings = [p.format() for p in first.problems.items]
+    assert any("not a .md file" in w for w in warnings)
+    second = site.build(out)
+    assert second.up_to_date and second.rendered == 0 and second.pages == first.pages
+    assert [p.format() for p in second.problems.items] == warnings
+    assert second.stats is not None and first.stats is not None
+    assert second.stats.bytes == first.stats.bytes
+    assert second.stats.unchanged == first.stats.written + first.stats.unchanged
+    # a page deleted or replaced in the output is a change: the build puts it back
+    pristine = contents(out)
+    (out / "404.html").unlink()
+    (out / "robots.txt").write_text("User-agent: *\nDisallow: /\n")
+    third = site.build(out)
+    assert not third.up_to_date
+    assert contents(out) == pristine
+    # a new file in content/ (even one that is ignored) is a change too
+    (site.root / "content" / "more-notes.txt").write_text("x\n", encoding="utf-8")
+    assert site.build(out).up_to_date is False
+    assert site.build(out).up_to_date is True
+    # as is building with other options
+    assert site.build(out, base_url="https://example.org/elsewhere/").up_to_date is False
 
 
 def test_changed_claim_rewrites_only_files_whose_bytes_changed(site: SiteDir, tmp_path: Path):
