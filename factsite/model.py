@@ -22,7 +22,7 @@ class Entry:
     digest: str  # of the whole file
     meta_digest: str  # of the front matter only
     draft: bool
-    body_html: str = ""  # filled by the markup stage
+    body_html: str | None = None  # filled just before its page is drawn (pipeline._markdown)
 
     section = ""
 

@@ -31,7 +31,7 @@ class BodyEdit:
     def apply(self) -> None:
         self.entry.body = self.raw.body
         self.entry.digest = self.raw.digest
-        self.entry.body_html = ""
+        self.entry.body_html = None
 
 
 def entries_by_path(site: Site) -> dict[str, Entry]:

@@ -27,7 +27,9 @@ from .errors import BuildFailed, Location, Problems
 from .loading import load_content
 from .markup import make_markdown, render_markdown
 from .model import Claim, Entry, Site
-from .output import MANIFEST, OutputError, Previous, Staging, WriteStats, build_lock, check_output_dir
+from .output import (MANIFEST, OutputError, Previous, Staging, WriteStats, Written, build_lock,
+                     check_output_dir)
+from .parallel import MIN_ITEMS
 from .parallel import map_items
 from .pages import own_page, plan_pages
 from .patch import body_edits, entries_by_path
@@ -145,19 +147,24 @@ class Builder:
             self._env = (key, env)
         return self._env[1]
 
-    def _markup(self, site: Site, entries: list[Any]) -> None:
-        """Render the bodies of these entries (only those whose pages are being drawn)."""
-        allow_html = site.config.markdown_html
+    def _markdown(self, config: SiteConfig) -> Callable[[PageSpec], None]:
+        """What fills in the Markdown bodies a page shows, just before the page is drawn.
+
+        Bodies are rendered where their page is (in the render workers on a cold build),
+        so the parent never holds 10,000 rendered bodies and no HTML is shipped back."""
+        allow_html = config.markdown_html
         if self._md is None or self._md[0] != allow_html:
             self._md = (allow_html, make_markdown(allow_html))
         md = self._md[1]
 
-        def html(entry: Any) -> str:
-            # claim notes sit under the page's "Context" h2, other bodies right under its h1
-            return render_markdown(md, entry.body, heading_shift=1 if isinstance(entry, Claim) else 0)
-
-        for i, body_html in map_items(html, entries):
-            entries[i].body_html = body_html
+        def fill(spec: PageSpec) -> None:
+            for key in ("claim", "speaker", "event", "page"):
+                entry = spec.context.get(key)
+                if entry is not None and entry.body_html is None:
+                    # claim notes sit under the page's "Context" h2, other bodies under its h1
+                    entry.body_html = render_markdown(md, entry.body,
+                                                      heading_shift=1 if isinstance(entry, Claim) else 0)
+        return fill
 
     def _stale_pages(self, specs: list[PageSpec], global_key: str, seen: set[str],
                      staging: Staging | None, emit: Callable[[str, bytes | Previous], None],
@@ -218,12 +225,13 @@ class Builder:
         for edit in edits:
             edit.apply()
             self.caches.files[str(edit.raw.path)] = (edit.stamp, edit.raw, [])
-        self._markup(last.site, [edit.entry for edit in edits])
         files = {path: data for path, (_, data) in self.memory.items()}
         last.renderer.problems = problems
+        fill = self._markdown(last.config)
         for edit in edits:
             spec = own_page(last.site, edit.entry)
             target = page_file(spec.path)
+            fill(spec)
             data = last.renderer.render(spec)
             if data is None:
                 raise BuildFailed(problems)
@@ -270,7 +278,7 @@ class Builder:
                            self.preview, tuple((p.slug, p.title) for p in site.pages)))
         staging = staging_for(config) if staging_for is not None else None
 
-        def emit(path: str, data: bytes | Previous) -> None:
+        def emit(path: str, data: bytes | Previous | Written) -> None:
             if staging is not None:
                 staging.put(path, data)
             else:
@@ -284,17 +292,22 @@ class Builder:
             specs = plan_pages(site)
             todo = self._stale_pages(specs, global_key, seen, staging, emit, problems)
         pages_cache = self.caches.pages
-        with result.phase("markdown"):
-            bodies = {id(e): e for job in todo for key in ("claim", "speaker", "event", "page")
-                      if (e := job[0].context.get(key)) is not None}
-            self._markup(site, list(bodies.values()))
+        fill = self._markdown(config)
 
-        def render(job: tuple[PageSpec, str, str]) -> tuple[bytes | None, list[Any]]:
+        # many pages: the workers that draw them write them too (the parent only records)
+        writer = staging if staging is not None and len(todo) >= MIN_ITEMS else None
+        if writer is not None:
+            writer.prepare()
+
+        def render(job: tuple[PageSpec, str, str]) -> tuple[bytes | Written | Previous | None, list[Any]]:
             before = len(problems.items)
+            fill(job[0])
             data = renderer.render(job[0])
+            if data is not None and writer is not None:
+                return writer.write(job[1], data), problems.items[before:]
             return data, problems.items[before:]
 
-        with result.phase("render+write"):
+        with result.phase("markdown+render+write"):
             for i, (data, found) in map_items(render, todo):
                 spec, target, fingerprint = todo[i]
                 result.rendered += 1
@@ -302,7 +315,7 @@ class Builder:
                 if data is None:
                     problems.items.extend(p for p in found if p not in problems.items)
                     continue
-                pages_cache[target] = (fingerprint, digest(data))
+                pages_cache[target] = (fingerprint, digest(data) if isinstance(data, bytes) else data.digest)
                 kept = self.memory.get(target)
                 if kept is None or kept[0] != pages_cache[target][1]:
                     result.changed.append(target)
