@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -32,8 +32,6 @@ class Caches:
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)
     # text -> slug (python-slugify is slow, and the same names recur thousands of times)
     slugs: dict[str, str] = field(default_factory=dict)
-    # source digest -> paragraphs of its archived text
-    paragraphs: dict[str, list[str]] = field(default_factory=dict)
     # (wording, wording) -> both as segments with differences marked
     wordings: dict[tuple[str, str], Any] = field(default_factory=dict)
 
@@ -44,7 +42,7 @@ class Caches:
 
     def prune(self) -> None:
         """Drop what the last build did not use, so edits do not grow the cache forever."""
-        for name in ("records", "quotes", "paragraphs", "wordings"):
+        for name in ("records", "quotes", "wordings"):
             table = getattr(self, name)
             for key in [k for k in table if (name, k) not in self.used]:
                 del table[key]

@@ -7,10 +7,15 @@ a speaker lists its claims and each claim points back at its speaker.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import SiteConfig, Verdict
+
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
+_SPACE_RUN = re.compile(r"\s*\n\s*")
 
 
 @dataclass(eq=False)
@@ -74,19 +79,41 @@ class Source(Entry):
     author: str | None = None
     retrieved: dt.date = dt.date.min
     archive_url: str | None = None
-    paragraphs: list[str] = field(default_factory=list)
     claims: list["Claim"] = field(default_factory=list)
+    _paragraphs: list[str] | None = field(default=None, repr=False)
     _text: Any = field(default=None, repr=False)
+    _archived: Any = field(default=None, repr=False)
 
     section = "sources"
 
+    @property
+    def paragraphs(self) -> list[str]:
+        """The archived text's paragraphs, white space inside each folded. Computed when a
+        page needs them (in the worker that draws it), not kept for every source."""
+        if self._paragraphs is None:
+            self._paragraphs = [_SPACE_RUN.sub(" ", p.strip()) for p in _BLANK_LINE.split(self.body)
+                                if p.strip()]
+        return self._paragraphs
+
     def text(self) -> Any:
-        """The archived text as a searchable SourceText, built once per build when needed."""
+        """The archived text as a searchable SourceText (word index included), built once
+        per build when a quotation is checked."""
         if self._text is None:
             from .quotes import SourceText
 
             self._text = SourceText("\n\n".join(self.paragraphs))
         return self._text
+
+    def archived(self) -> Any:
+        """The archived text for drawing passages in context: the SourceText if one was
+        built, else a lighter ArchivedText (no word index, a third of the memory)."""
+        if self._text is not None:
+            return self._text
+        if self._archived is None:
+            from .quotes import ArchivedText
+
+            self._archived = ArchivedText("\n\n".join(self.paragraphs))
+        return self._archived
 
 
 @dataclass(eq=False)
@@ -108,7 +135,7 @@ class Appearance:
     @property
     def context(self) -> list[Segment]:
         """The sentence before, the quoted words (marked) and the sentence after."""
-        return self.source.text().context(self.spans) if self.spans else []
+        return self.source.archived().context(self.spans) if self.spans else []
 
 
 @dataclass(eq=False)

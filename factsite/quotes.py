@@ -101,7 +101,44 @@ class Missing:
     differences: list[str]  # human-readable, word by word
 
 
-class SourceText:
+class ArchivedText:
+    """A source's archived text as pages draw it: passages cut out in context."""
+
+    def __init__(self, text: str):
+        self.text = unicodedata.normalize("NFC", text)
+        self._sentences: list[tuple[int, int]] | None = None
+
+    def sentences(self) -> list[tuple[int, int]]:
+        if self._sentences is None:
+            bounds, start = [], 0
+            for match in _SENTENCE_END.finditer(self.text):
+                if match.start() > start:
+                    bounds.append((start, match.start()))
+                start = match.end()
+            if start < len(self.text):
+                bounds.append((start, len(self.text)))
+            self._sentences = bounds
+        return self._sentences
+
+    def context(self, spans: list[tuple[int, int]]) -> list[Segment]:
+        """The sentence before, the quoted sentence(s) and the sentence after, quote marked."""
+        sentences = self.sentences()
+        first = next((i for i, (s, e) in enumerate(sentences) if e > spans[0][0]), 0)
+        last = next((i for i, (s, e) in enumerate(sentences) if e >= spans[-1][1]), len(sentences) - 1)
+        lo = sentences[max(0, first - 1)][0]
+        hi = sentences[min(len(sentences) - 1, last + 1)][1]
+        segments, at = [], lo
+        for start, end in spans:
+            if start > at:
+                segments.append(Segment(_flat(self.text[at:start]), False))
+            segments.append(Segment(_flat(self.text[start:end]), True))
+            at = end
+        if hi > at:
+            segments.append(Segment(_flat(self.text[at:hi]), False))
+        return segments
+
+
+class SourceText(ArchivedText):
     """A source's archived text, indexed once, searched many times.
 
     The words are joined into one space-separated string of folded keys, so
@@ -110,13 +147,12 @@ class SourceText:
     """
 
     def __init__(self, text: str):
-        self.text = unicodedata.normalize("NFC", text)
+        super().__init__(text)
         # word boundaries as one flat array of ints (start, end, start, end, ...): a list of
         # tuples cost ~60 bytes a word, 270 MB over 10,000 claims' sources
         keys, self._bounds = _words(self.text)
         self.joined = " " + " ".join(keys) + " "
         self._positions: dict[str, list[int]] | None = None
-        self._sentences: list[tuple[int, int]] | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -202,35 +238,6 @@ class SourceText:
         if isinstance(match, Found):
             return QuoteResult(True, match.spans, self.text_fragment(*match.words))
         return QuoteResult(False, [], "", match)
-
-    def sentences(self) -> list[tuple[int, int]]:
-        if self._sentences is None:
-            bounds, start = [], 0
-            for match in _SENTENCE_END.finditer(self.text):
-                if match.start() > start:
-                    bounds.append((start, match.start()))
-                start = match.end()
-            if start < len(self.text):
-                bounds.append((start, len(self.text)))
-            self._sentences = bounds
-        return self._sentences
-
-    def context(self, spans: list[tuple[int, int]]) -> list[Segment]:
-        """The sentence before, the quoted sentence(s) and the sentence after, quote marked."""
-        sentences = self.sentences()
-        first = next((i for i, (s, e) in enumerate(sentences) if e > spans[0][0]), 0)
-        last = next((i for i, (s, e) in enumerate(sentences) if e >= spans[-1][1]), len(sentences) - 1)
-        lo = sentences[max(0, first - 1)][0]
-        hi = sentences[min(len(sentences) - 1, last + 1)][1]
-        segments, at = [], lo
-        for start, end in spans:
-            if start > at:
-                segments.append(Segment(_flat(self.text[at:start]), False))
-            segments.append(Segment(_flat(self.text[start:end]), True))
-            at = end
-        if hi > at:
-            segments.append(Segment(_flat(self.text[at:hi]), False))
-        return segments
 
     def text_fragment(self, first: int, last: int) -> str:
         """A URL text fragment (#:~:text=start,end) that highlights the quote on the original

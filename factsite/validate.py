@@ -7,7 +7,6 @@ is about, so editors land on the right line.
 from __future__ import annotations
 
 import difflib
-import re
 from collections import defaultdict
 from typing import Any, Callable
 
@@ -24,17 +23,6 @@ from .urls import slug_problem
 # Top-level folders the generator itself writes; a page may not take their names.
 RESERVED_PAGE_SLUGS = {"claims", "speakers", "events", "sources", "tags", "verdicts", "search",
                        "static"}
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [re.sub(r"\s*\n\s*", " ", p.strip()) for p in re.split(r"\n\s*\n", text) if p.strip()]
-
-
-def _cached_paragraphs(entry: RawEntry, caches: Caches) -> list[str]:
-    if entry.digest not in caches.paragraphs:
-        caches.paragraphs[entry.digest] = _paragraphs(entry.body)
-    caches.used.add(("paragraphs", entry.digest))
-    return caches.paragraphs[entry.digest]
 
 
 class _Index:
@@ -63,7 +51,8 @@ def _check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list
 
         def report(path: tuple[Any, ...], message: str, hint: str) -> None:
             found.error(entry.location(path), message, hint)
-        caches.records[key] = (check_record(entry.doc.data, KINDS[entry.kind], report), found.items)
+        caches.records[key] = (check_record(entry.doc.values(), KINDS[entry.kind], report), found.items)
+        entry.doc.forget_data()
     caches.used.add(("records", key))
     return caches.records[key]
 
@@ -170,11 +159,10 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
     sources = {e.slug: Source(**common(e, v), outlet=v["outlet"] or "", title=v["title"] or e.slug,
                               url_original=v["url"] or "", published=v["published"] or Source.published,
                               language=v["language"] or config.language, author=v["author"],
-                              retrieved=v["retrieved"] or Source.retrieved, archive_url=v["archive_url"],
-                              paragraphs=_cached_paragraphs(e, caches))
+                              retrieved=v["retrieved"] or Source.retrieved, archive_url=v["archive_url"])
                for e, v in by_kind["sources"]}
     for e, v in by_kind["sources"]:
-        if not sources[e.slug].paragraphs:
+        if not e.body.strip():
             problems.error(Location(e.shown, e.body_line), "the source has no archived text",
                            "paste the article's text below the front matter")
     pages = [Page(**common(e, v), title=v["title"] or e.slug) for e, v in by_kind["pages"]]
