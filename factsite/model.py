@@ -18,6 +18,10 @@ _BLANK_LINE = re.compile(r"\n\s*\n")
 _SPACE_RUN = re.compile(r"\s*\n\s*")
 
 
+def _paragraphs(body: str) -> list[str]:
+    return [_SPACE_RUN.sub(" ", p.strip()) for p in _BLANK_LINE.split(body) if p.strip()]
+
+
 @dataclass(eq=False)
 class Entry:
     slug: str
@@ -80,20 +84,16 @@ class Source(Entry):
     retrieved: dt.date = dt.date.min
     archive_url: str | None = None
     claims: list["Claim"] = field(default_factory=list)
-    _paragraphs: list[str] | None = field(default=None, repr=False)
     _text: Any = field(default=None, repr=False)
-    _archived: Any = field(default=None, repr=False)
 
     section = "sources"
 
     @property
     def paragraphs(self) -> list[str]:
-        """The archived text's paragraphs, white space inside each folded. Computed when a
-        page needs them (in the worker that draws it), not kept for every source."""
-        if self._paragraphs is None:
-            self._paragraphs = [_SPACE_RUN.sub(" ", p.strip()) for p in _BLANK_LINE.split(self.body)
-                                if p.strip()]
-        return self._paragraphs
+        """The archived text's paragraphs, white space inside each folded. Computed each
+        time a page needs them (~50 us), not kept: kept for every source, they and the
+        texts below grew each render worker by ~70 MB at 10,000 claims."""
+        return _paragraphs(self.body)
 
     def text(self) -> Any:
         """The archived text as a searchable SourceText (word index included), built once
@@ -106,14 +106,12 @@ class Source(Entry):
 
     def archived(self) -> Any:
         """The archived text for drawing passages in context: the SourceText if one was
-        built, else a lighter ArchivedText (no word index, a third of the memory)."""
+        built, else a lighter ArchivedText (no word index), made afresh and not kept."""
         if self._text is not None:
             return self._text
-        if self._archived is None:
-            from .quotes import ArchivedText
+        from .quotes import ArchivedText
 
-            self._archived = ArchivedText("\n\n".join(self.paragraphs))
-        return self._archived
+        return ArchivedText("\n\n".join(_paragraphs(self.body)))
 
 
 @dataclass(eq=False)

@@ -304,6 +304,9 @@ class Builder:
             fill(job[0])
             data = renderer.render(job[0])
             if data is not None and writer is not None:
+                for key in ("claim", "speaker", "event", "page"):
+                    if (entry := job[0].context.get(key)) is not None:
+                        entry.body_html = None
                 return writer.write(job[1], data), problems.items[before:]
             return data, problems.items[before:]
 
