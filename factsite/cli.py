@@ -74,7 +74,9 @@ def cmd_build(args: argparse.Namespace) -> int:
           f"{result.config.output_dir} in {result.seconds:.2f}s; files: {stats.written} written, "
           f"{stats.unchanged} unchanged, {stats.removed} removed ({stats.bytes / 1024:.0f} KiB in all).")
     if args.timings:
-        print("Phases: " + ", ".join(f"{name} {seconds:.3f}s" for name, seconds in result.timings.items()))
+        print("Phases: " + ", ".join(
+            f"{name} {seconds:.3f}s" + (f" (peak {result.peaks[name] / 1024:.0f} MB)" if result.peaks.get(name) else "")
+            for name, seconds in result.timings.items()))
     return 0
 
 

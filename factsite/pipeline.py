@@ -55,6 +55,8 @@ class BuildResult:
     patched: bool = False  # a body-only edit, drawn on the last site (see patch.py)
     up_to_date: bool = False  # nothing changed since the last build (see uptodate.py)
 
+    peaks: dict[str, int] = field(default_factory=dict)  # phase -> this process's peak RSS, KiB
+
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
@@ -62,6 +64,19 @@ class BuildResult:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+            self.peaks[name] = _peak_rss_kib()
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory so far (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def static_files(config: SiteConfig) -> dict[str, bytes]:
