@@ -254,3 +254,17 @@ def test_leftovers_of_a_killed_build_do_not_trip_the_next(corpus):
     assert run.returncode == 0, run.stderr
     assert hashes(out) == expected["A"]
     assert leftovers(out) == []
+
+
+def test_build_across_workers_equals_a_build_in_one_process(corpus, tmp_path, monkeypatch):
+    """Forked workers draw, memoise and write pages themselves: the bytes must be those
+    of a build that does everything in one process."""
+    import factsite.parallel
+    from factsite.pipeline import build
+
+    c, _out, expected, _seconds = corpus
+    c.use("A")
+    monkeypatch.setattr(factsite.parallel, "workers", lambda: 1)
+    single = tmp_path / "one-process"
+    build(c.site / "site_config.yaml", output_dir=single, use_cache=False)
+    assert hashes(single) == expected["A"]
