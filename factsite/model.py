@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,8 @@ class Source(Entry):
     retrieved: dt.date = dt.date.min
     archive_url: str | None = None
     claims: list["Claim"] = field(default_factory=list)
+    # the recently drawn archived texts, shared by every source of one site (see TextCache)
+    recent: "TextCache | None" = field(default=None, repr=False)
     _text: Any = field(default=None, repr=False)
 
     section = "sources"
@@ -91,7 +94,7 @@ class Source(Entry):
     @property
     def paragraphs(self) -> list[str]:
         """The archived text's paragraphs, white space inside each folded. Computed each
-        time a page needs them (~50 us), not kept: kept for every source, they and the
+        time a page needs them (~100 us), not kept: kept for every source, they and the
         texts below grew each render worker by ~70 MB at 10,000 claims."""
         return _paragraphs(self.body)
 
@@ -106,12 +109,39 @@ class Source(Entry):
 
     def archived(self) -> Any:
         """The archived text for drawing passages in context: the SourceText if one was
-        built, else a lighter ArchivedText (no word index), made afresh and not kept."""
+        built, else a lighter ArchivedText (no word index), kept among the recent few."""
         if self._text is not None:
             return self._text
+        if self.recent is None:
+            self.recent = TextCache()
+        return self.recent.get(self)
+
+
+class TextCache:
+    """The archived texts drawn most recently, a few hundred at most.
+
+    Making one costs ~250 us (paragraphs, Unicode normalisation, sentences) and a claim
+    page draws one per appearance; keeping all of them grew each render worker by ~70 MB at
+    10,000 claims. Claims citing one source are drawn close together (same event, same
+    days), so a small cache serves nearly every passage."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._texts: OrderedDict[int, tuple[Source, Any]] = OrderedDict()
+
+    def get(self, source: Source) -> Any:
+        key = id(source)
+        found = self._texts.get(key)
+        if found is not None:
+            self._texts.move_to_end(key)
+            return found[1]
         from .quotes import ArchivedText
 
-        return ArchivedText("\n\n".join(_paragraphs(self.body)))
+        text = ArchivedText("\n\n".join(source.paragraphs))
+        self._texts[key] = (source, text)  # the source is kept too, so its id stays its own
+        if len(self._texts) > self.size:
+            self._texts.popitem(last=False)
+        return text
 
 
 @dataclass(eq=False)

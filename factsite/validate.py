@@ -13,7 +13,7 @@ from typing import Any, Callable
 from .config import SiteConfig
 from .errors import Location, Problems
 from .loading import RawEntry
-from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
+from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag, TextCache
 from .cache import Caches
 from .parallel import map_items
 from .quotes import QuoteResult, compare_wordings
@@ -156,8 +156,9 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
             problems.error(e.location(("end_date",)), "end_date is before date",
                            "swap the two dates, or fix the typo")
         events[e.slug] = event
-    sources = {e.slug: Source(**common(e, v), outlet=v["outlet"] or "", title=v["title"] or e.slug,
-                              url_original=v["url"] or "", published=v["published"] or Source.published,
+    recent = TextCache()  # one for all sources: the texts drawn last, whichever source
+    sources = {e.slug: Source(**common(e, v), recent=recent, outlet=v["outlet"] or "",
+                              title=v["title"] or e.slug, url_original=v["url"] or "", published=v["published"] or Source.published,
                               language=v["language"] or config.language, author=v["author"],
                               retrieved=v["retrieved"] or Source.retrieved, archive_url=v["archive_url"])
                for e, v in by_kind["sources"]}
