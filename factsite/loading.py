@@ -15,7 +15,7 @@ from .cache import Caches, digest
 from .errors import Location, Problems, display_path
 from .frontmatter import FrontMatterError, split_front_matter
 from .parallel import map_items
-from .schema import KINDS
+from .schema import KINDS, control_character
 from .urls import slugify
 from .yamlread import YamlDoc, parse_yaml
 
@@ -81,10 +81,16 @@ def read_entry(kind: str, path: Path, shown: str, problems: Problems) -> RawEntr
     except FrontMatterError as exc:
         problems.error(Location(shown, exc.line), exc.message, exc.hint)
         return None
+    bad = control_character(split.body)
+    if bad is not None:  # an invisible character would make the page invalid HTML
+        offset, message, hint = bad
+        line = split.body_line + split.body.count("\n", 0, offset)
+        column = offset - (split.body.rfind("\n", 0, offset) + 1) + 1
+        problems.error(Location(shown, line, column), message, hint)
     doc, yaml_errors = parse_yaml(split.header, split.header_line - 1)
     for err in yaml_errors:
         problems.error(Location(shown, err.line, err.column), err.message, err.hint)
-    if doc is None:
+    if doc is None or bad is not None:
         return None
     if not isinstance(doc.data, dict):
         problems.error(Location(shown, split.header_line),

@@ -136,6 +136,16 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
+def control_character(text: str) -> tuple[int, str, str] | None:
+    """(offset, message, hint) of the first character no page or feed may carry, if any:
+    C0 controls other than tab and line breaks, DEL, lone surrogates, U+FFFE/U+FFFF."""
+    bad = _CONTROL.search(text)
+    if bad is None:
+        return None
+    return (bad.start(), f"the text contains the invisible control character U+{ord(bad.group()):04X}",
+            "delete it (it often comes from copy-paste); pages and feeds cannot carry it")
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"a yes/no value ({str(value).lower()})"
@@ -163,10 +173,9 @@ def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) ->
             report(path, f"expected text, found {_describe(value)}", hint)
             return None
         text = value.strip()
-        bad = _CONTROL.search(text)
+        bad = control_character(text)
         if bad:
-            report(path, f"the text contains the invisible control character U+{ord(bad.group()):04X}",
-                   "delete it (it often comes from copy-paste); pages and feeds cannot carry it")
+            report(path, bad[1], bad[2])
             return None
         if not text:
             report(path, "this field is empty", "write a value or remove the field if it is optional")

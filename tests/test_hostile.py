@@ -249,6 +249,7 @@ BINARY_JUNK = bytes(_RNG.randrange(256) for _ in range(65536))
 NUL_FREE_JUNK = bytes(_RNG.randrange(1, 256) for _ in range(4096))
 LATIN1, LATIN1_LINE, LATIN1_COLUMN = _latin1()
 NUL_BODY = _claim_with('quote: "x"') + b"text\x00more\n"
+BELL_BODY = _claim_with('quote: "x"') + b"Context with a bell\x07 pasted in.\n"
 
 
 def _deep(depth: int, opener: str = "[", closer: str = "]") -> bytes:
@@ -337,6 +338,8 @@ GENERATED: list[Case] = [
          ("content/claims/nul-body.md",), ("binary",), _position(NUL_BODY, b"\x00")[0]),
     Case("raw-control-character", _write("content/claims/control.md", _claim_with('quote: "a\x01b"')),
          "error", ("content/claims/control.md",), (), 2),
+    Case("control-character-in-body", _write("content/claims/bell.md", BELL_BODY), "error",
+         ("content/claims/bell.md",), ("U+0007",), *_position(BELL_BODY, b"\x07")),
     Case("huge-integer", _write("content/speakers/huge-int.md", _speaker_with("role: " + "9" * 5000)),
          "error", ("content/speakers/huge-int.md",), ("number",), 3),
     Case("huge-hex-integer", _write("content/speakers/huge-hex.md",
