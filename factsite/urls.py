@@ -36,6 +36,8 @@ _SERBIAN_ONLY = re.compile("[ЂђЋћЏџЈјЉљЊњ]")
 
 def slugify(text: str) -> str:
     """ASCII, lowercase, hyphenated: 'Aleksandar Vučić' and 'Вучић' -> '...vucic'."""
+    if len(text) <= 80 and _SLUG_RE.match(text):
+        return text  # already a slug (most file names): python-slugify would return it as is
     replacements = _SERBIAN + (_SERBIAN_SHARED if _SERBIAN_ONLY.search(text) else [])
     return _slugify(text, replacements=replacements, max_length=80, word_boundary=True)
 
