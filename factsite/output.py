@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .cache import digest
+from .uptodate import output_stamps
 from .urls import check_relative
 
 MANIFEST = ".factsite-manifest.json"
@@ -161,6 +162,10 @@ class Staging:
         self.folder: Path | None = None
         self._pending: list[str] = []  # unchanged files not yet linked into the folder
         self._made: set[str] = set()
+        # (inode, mtime, size) of every file of the committed site, taken before the swap
+        # (a rename keeps them), so nothing written into the output after it can be mistaken
+        # for this build's work by the up-to-date check
+        self.stamps: dict[str, tuple[int, int, int]] | None = None
 
     def _target(self, relative: str) -> str:
         """Where `relative` goes in the staging folder, its folder created. Plain strings:
@@ -254,6 +259,7 @@ class Staging:
         """Swap the new site in; only files of the old manifest that are gone are dropped."""
         self.stats.removed = len(set(self.old) - set(self.new))
         if self.folder is None and set(self.old) == set(self.new) and self.out_dir.is_dir():
+            self.stamps = output_stamps(self.out_dir, sorted(self.new) + [MANIFEST])
             return self.stats  # the output already is this site
         self._materialise()
         assert self.folder is not None
@@ -263,6 +269,7 @@ class Staging:
             (self.folder / MANIFEST).write_text(
                 json.dumps({"generator": "factsite", "files": self.new}, indent=0, sort_keys=True)
                 + "\n", encoding="utf-8")
+            self.stamps = output_stamps(self.folder, sorted(self.new) + [MANIFEST])
             if self.out_dir.exists():
                 old = self.folder
                 if not _exchange(self.folder, self.out_dir):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterator, Sequence
 
 _STATE: Any = None  # only ever set inside a forked worker
@@ -29,9 +32,18 @@ def workers() -> int:
     return max(1, min(count, 8))
 
 
-def _init(state: Any) -> None:
+def _init(state: Any, parent: int) -> None:
     global _STATE
     _STATE = state
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose build was killed ends too (within a quarter second): executor
+    workers would otherwise wait for work forever, holding their share of the memory."""
+    while os.getppid() == parent:
+        time.sleep(0.25)
+    os._exit(1)
 
 
 def _run(chunk: list[int]) -> list[tuple[int, Any]]:
@@ -49,14 +61,17 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[
     chunks = [list(range(start, min(start + CHUNK, len(items))))
               for start in range(0, len(items), CHUNK)]
     context = multiprocessing.get_context("fork")
-    with context.Pool(n, initializer=_init, initargs=((function, items),)) as pool:
+    # an executor, not a Pool: if a worker dies (killed, out of memory), waiting for its
+    # results raises BrokenProcessPool instead of hanging forever
+    with ProcessPoolExecutor(n, mp_context=context, initializer=_init,
+                             initargs=((function, items), os.getpid())) as pool:
         # a bounded window of chunks in flight: results never pile up in the parent
         # faster than it consumes them (writes files), which kept 10,000 claims' pages
         # in memory at once
         pending: deque = deque()
         for chunk in chunks:
-            pending.append(pool.apply_async(_run, (chunk,)))
+            pending.append(pool.submit(_run, chunk))
             if len(pending) >= 2 * n:
-                yield from pending.popleft().get()
+                yield from pending.popleft().result()
         while pending:
-            yield from pending.popleft().get()
+            yield from pending.popleft().result()

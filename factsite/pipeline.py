@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import time
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +25,11 @@ import jinja2
 from . import __version__
 from .cache import Caches, cache_dir_for, code_version, digest, load_caches, save_caches
 from .config import SiteConfig, load_config
-from .errors import BuildFailed, Location, Problems
+from .errors import BuildFailed, Location, Problems, display_path
 from .loading import load_content
 from .markup import make_markdown, render_markdown
 from .model import Claim, Entry, Site
-from .output import (MANIFEST, OutputError, Previous, Staging, WriteStats, Written, build_lock,
+from .output import (OutputError, Previous, Staging, WriteStats, Written, build_lock,
                      check_output_dir)
 from .parallel import MIN_ITEMS
 from .parallel import map_items
@@ -36,7 +38,7 @@ from .patch import body_edits, entries_by_path
 from .render import PageSpec, Renderer, make_environment
 from .structured import search_index
 from .urls import page_file
-from .uptodate import Stamp, inputs_digest, is_current, load_stamp, output_stamps, save_stamp
+from .uptodate import Stamp, inputs_digest, is_current, load_stamp, save_stamp
 from .validate import build_site
 
 
@@ -216,6 +218,20 @@ class Builder:
         With it, files stream into the Staging it returns for the loaded config, and
         pages whose fingerprint did not change are taken from the previous output.
         """
+        if changed:  # the fast paths compare absolute paths (the watcher gives those)
+            changed = {os.path.abspath(path) for path in changed}
+        try:
+            return self._build_now(changed, staging_for)
+        except BrokenProcessPool:
+            self._last = None
+            failed = Problems()
+            failed.error(Location(display_path(self.config_path, Path.cwd())),
+                         "a worker process of the build stopped unexpectedly (killed, or out of memory)",
+                         "run the build again; if it happens again, check the machine's free memory")
+            raise BuildFailed(failed) from None
+
+    def _build_now(self, changed: set[str] | None,
+                   staging_for: Callable[[SiteConfig], Staging] | None) -> BuildResult:
         with _no_gc_pauses():
             if changed and staging_for is None and self._last is not None:
                 patched = self._patch(changed)
@@ -436,17 +452,16 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                                       getattr(exc, "hint", None) or
                                       "check the output folder's permissions and free space")
                 raise BuildFailed(result.problems) from None
+            # still holding the output folder's lock, so no other build's files get stamped
+            stamps = opened[0].stamps
+            if inputs is not None and stamps is not None and result.stats is not None:
+                save_stamp(cache_folder, Stamp(inputs, stamps, list(result.problems.items),
+                                               result.pages, len(opened[0].new), result.stats.bytes))
     if use_cache and caches.dirty:  # a build that read and rendered nothing has nothing to save
         try:
             with _no_gc_pauses(), result.phase("cache save"):
                 save_caches(cache_folder, cache_key, caches)
         except OSError:
             pass  # a read-only project still builds; the next build is just slower
-    if inputs is not None and opened and result.stats is not None and result.config is not None:
-        files = sorted(opened[0].new)
-        outputs = output_stamps(result.config.output_dir, files + [MANIFEST])
-        if outputs is not None:
-            save_stamp(cache_folder, Stamp(inputs, outputs, list(result.problems.items), result.pages,
-                                           len(files), result.stats.bytes))
     result.seconds = time.perf_counter() - started
     return result

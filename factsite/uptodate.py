@@ -36,9 +36,9 @@ class Stamp:
     bytes: int
 
 
-def _tree(folder: Path, into: list[str]) -> None:
-    """Name, type, size and mtime of everything under folder (links followed for the
-    stamp, but not descended, as loading.py does not descend them)."""
+def _tree(folder: Path, into: list[str], visited: set[str]) -> None:
+    """Name, type, size, times and inode of everything under folder; linked files and
+    folders are followed (each real folder once, so a link loop ends)."""
     try:
         with os.scandir(folder) as listing:
             items = sorted(listing, key=lambda item: item.name)
@@ -50,9 +50,14 @@ def _tree(folder: Path, into: list[str]) -> None:
             info = item.stat()
         except OSError:
             info = item.stat(follow_symlinks=False)
-        into.append(f"{item.path}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}")
-        if item.is_dir(follow_symlinks=False):
-            _tree(Path(item.path), into)
+        # ctime too: a tool that restores mtimes (cp -p, rsync -t) cannot restore it
+        into.append(f"{item.path}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0"
+                    f"{info.st_ctime_ns}\0{info.st_ino}")
+        if item.is_dir():  # linked folders too (Jinja loads templates through them), once each
+            real = os.path.realpath(item.path)
+            if real not in visited:
+                visited.add(real)
+                _tree(Path(item.path), into, visited)
 
 
 def inputs_digest(config_path: Path, folders: list[Path], options: str) -> str:
@@ -64,7 +69,7 @@ def inputs_digest(config_path: Path, folders: list[Path], options: str) -> str:
         lines.append("no config")
     for folder in folders:
         lines.append(f"folder {folder}")
-        _tree(folder, lines)
+        _tree(folder, lines, {os.path.realpath(folder)})
     return digest("\n".join(lines).encode("utf-8", "surrogateescape"))
 
 
@@ -107,8 +112,8 @@ def save_stamp(cache_dir: Path, stamp: Stamp) -> None:
 
 
 def is_current(stamp: Stamp | None, inputs: str, out_dir: Path) -> bool:
-    if stamp is None or stamp.inputs != inputs:
-        return False
+    if stamp is None or stamp.inputs != inputs or out_dir.is_symlink():
+        return False  # (a linked output folder: the full build explains why it is refused)
     if any(out_dir.parent.glob(f".{out_dir.name}.staging-*")) or \
             os.path.lexists(out_dir.parent / f".{out_dir.name}.previous"):
         return False  # a build was killed (or is running): the full build cleans up, or waits

@@ -268,3 +268,43 @@ def test_build_across_workers_equals_a_build_in_one_process(corpus, tmp_path, mo
     single = tmp_path / "one-process"
     build(c.site / "site_config.yaml", output_dir=single, use_cache=False)
     assert hashes(single) == expected["A"]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def test_a_worker_killed_mid_build_is_a_located_error_not_a_hang(corpus):
+    """The out-of-memory killer may pick a render worker: the build must stop with a
+    message (it used to wait for the dead worker's pages forever), output untouched."""
+    c, out, expected, _seconds = corpus
+    c.use("B")  # every page changes: the workers have plenty to do
+    try:
+        build = start(c.site, out)
+        killed = None
+        deadline = time.monotonic() + 60
+        while killed is None and build.poll() is None and time.monotonic() < deadline:
+            workers = _children(build.pid)
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                killed = workers[0]
+            time.sleep(0.002)
+        _out, err = build.communicate(timeout=120)
+    finally:
+        c.use("A")
+    assert killed is not None, "the build forked no worker"
+    assert build.returncode == 1, err.decode()
+    assert "worker process" in err.decode()
+    assert hashes(out) == expected["A"]
+    assert cli(c.site, "--config", "site_config.yaml", "--output", str(out)).returncode == 0
+    assert hashes(out) == expected["A"]

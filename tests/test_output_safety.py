@@ -449,6 +449,81 @@ def test_preview_body_edit_after_a_failed_build_reports_the_failure(preview):
     assert result.files == pristine
 
 
+def test_preview_keeps_one_site_in_memory_however_often_it_rebuilds(preview):
+    """Each full rebuild makes a new model; the old one must go (the memo() table of the
+    first build once kept every model alive through Jinja's copy of the globals)."""
+    import gc
+
+    from factsite.model import Claim
+
+    site, builder, pristine = preview
+    saved = _sources(site)
+    counts = []
+    try:
+        for i in range(4):
+            before = _sources(site)
+            old, new = ("accurate", "misleading") if i % 2 == 0 else ("misleading", "accurate")
+            _t(site, OTHER_CLAIM, f"verdict: {old}", f"verdict: {new}")
+            result = builder.build(_changed_files(before, _sources(site)))
+            builder.remember(result)
+            assert not result.patched
+            del result
+            gc.collect()
+            counts.append(sum(isinstance(o, Claim) for o in gc.get_objects()))
+    finally:
+        now = _sources(site)
+        _restore(site, saved)
+    assert counts == [counts[0]] * 4, counts
+    result = builder.build(_changed_files(now, _sources(site)))
+    builder.remember(result)
+    assert result.files == pristine
+
+
+def test_preview_accepts_changed_paths_relative_to_the_working_folder(preview):
+    site, builder, pristine = preview
+    saved = _sources(site)
+    relative = os.path.relpath(site.root / OTHER_CLAIM)
+    try:
+        _t(site, OTHER_CLAIM, "by the end of 2022.", "by the end of 2022, or since.")
+        result = builder.build({relative})
+        builder.remember(result)
+        assert result.patched and result.rendered == 1
+        assert result.files == Builder(site.config, preview=True).build().files
+        _t(site, OTHER_CLAIM, "verdict: accurate", "verdict: misleading")  # the full build
+        result = builder.build({relative})
+        builder.remember(result)
+        assert not result.patched
+        assert result.files == Builder(site.config, preview=True).build().files
+    finally:
+        _restore(site, saved)
+    result = builder.build({relative})
+    builder.remember(result)
+    assert result.files == pristine
+
+
+def test_a_build_finishing_late_does_not_vouch_for_another_builds_output(site: SiteDir, tmp_path: Path,
+                                                                        monkeypatch):
+    """Build A saves its caches while build B (other options) commits into the same folder:
+    A's up-to-date stamp must not describe B's files."""
+    import factsite.pipeline
+
+    out = tmp_path / "out"
+    site.build(out)
+    edit(site.config, "title: Minimal Fact Checks", "title: Small Fact Checks")
+    real = factsite.pipeline.save_caches
+
+    def slow_save(*args, **kwargs):
+        monkeypatch.setattr(factsite.pipeline, "save_caches", real)
+        site.build(out, base_url="https://other.example/")  # lands while A is finishing
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(factsite.pipeline, "save_caches", slow_save)
+    site.build(out)
+    third = site.build(out)
+    assert not third.up_to_date
+    assert contents(out) == _clean_build(site, tmp_path / "clean")
+
+
 def test_incremental_build_after_a_failed_build(site: SiteDir, tmp_path: Path):
     """good -> broken (fails) -> fixed differently: the output is that of the fixed input."""
     out = tmp_path / "out-incremental"
