@@ -72,8 +72,10 @@ def start(site: Path, out: Path) -> subprocess.Popen:
                             stderr=subprocess.PIPE, env=ENV, start_new_session=True)
 
 
-def group_alive(pgid: int) -> bool:
-    """Is any process of this group still running (zombies waiting for init do not count)?"""
+def _processes(field: int, value: int) -> list[int]:
+    """Running processes (zombies do not count) whose /proc stat field after the name is
+    `value`: field 1 is the parent's pid, field 2 the process group."""
+    found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -82,9 +84,14 @@ def group_alive(pgid: int) -> bool:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+        if int(fields[field]) == value and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def group_alive(pgid: int) -> bool:
+    """Is any process of this group still running (zombies waiting for init do not count)?"""
+    return bool(_processes(2, pgid))
 
 
 class Corpus:
@@ -270,20 +277,6 @@ def test_build_across_workers_equals_a_build_in_one_process(corpus, tmp_path, mo
     assert hashes(single) == expected["A"]
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
-
-
 def test_a_worker_killed_mid_build_is_a_located_error_not_a_hang(corpus):
     """The out-of-memory killer may pick a render worker: the build must stop with a
     message (it used to wait for the dead worker's pages forever), output untouched."""
@@ -294,7 +287,7 @@ def test_a_worker_killed_mid_build_is_a_located_error_not_a_hang(corpus):
         killed = None
         deadline = time.monotonic() + 60
         while killed is None and build.poll() is None and time.monotonic() < deadline:
-            workers = _children(build.pid)
+            workers = _processes(1, build.pid)
             if workers:
                 os.kill(workers[0], signal.SIGKILL)
                 killed = workers[0]
