@@ -114,6 +114,10 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
+# the context keys of the pages that show an entry's Markdown body (its own page)
+_BODIES = ("claim", "speaker", "event", "page")
+
+
 @dataclass
 class _LastSite:
     """The last good site of a builder kept in memory, what a body-only edit patches."""
@@ -175,7 +179,7 @@ class Builder:
         md = self._md[1]
 
         def fill(spec: PageSpec) -> None:
-            for key in ("claim", "speaker", "event", "page"):
+            for key in _BODIES:
                 entry = spec.context.get(key)
                 if entry is not None and entry.body_html is None:
                     # claim notes sit under the page's "Context" h2, other bodies under its h1
@@ -335,7 +339,7 @@ class Builder:
             fill(job[0])
             data = renderer.render(job[0])
             if data is not None and writer is not None:
-                for key in ("claim", "speaker", "event", "page"):
+                for key in _BODIES:
                     if (entry := job[0].context.get(key)) is not None:
                         entry.body_html = None
                 return writer.write(job[1], data), problems.items[before:]
@@ -347,7 +351,7 @@ class Builder:
                 result.rendered += 1
                 self.caches.dirty = True
                 if data is None:
-                    problems.items.extend(p for p in found if p not in problems.items)
+                    problems.items.extend(found)  # duplicates (in one process) dropped below
                     continue
                 pages_cache[target] = (fingerprint, digest(data) if isinstance(data, bytes) else data.digest)
                 kept = self.memory.get(target)
@@ -358,6 +362,7 @@ class Builder:
         with result.phase("search"):
             emit("search/index.json", self._search_index(site, config_bytes))
         seen.add("search/index.json")
+        problems.items = list(dict.fromkeys(problems.items))
         if problems.errors:
             raise BuildFailed(problems)
         for stale in set(pages_cache) - seen:
