@@ -6,12 +6,6 @@ tools upload only what changed. Then the staged folder and the output folder
 are exchanged in one rename; a build killed at any moment leaves the previous
 output whole. Only files listed in the manifest (files this generator wrote)
 are ever dropped; anything else found in the output folder is carried over.
-
-The folder swapped out is kept as a hidden spare (`.output.spare`), and the next
-build stages into it, changing only the files that differ: linking 21,000
-unchanged files into a new folder and deleting the old one cost seconds per
-build at 10,000 claims. A spare is only ever renamed into a staging folder, so
-a build killed while updating it leaves a staging folder, which is deleted.
 """
 
 from __future__ import annotations
@@ -133,34 +127,6 @@ def _exchange(a: Path, b: Path) -> bool:
     return True
 
 
-def _spare(out_dir: Path) -> Path:
-    return out_dir.parent / f".{out_dir.name}.spare"
-
-
-SPARE_NOTE = ".factsite-spare.json"  # in the spare only: the foreign files it holds
-
-
-def _read_spare(spare: Path) -> tuple[dict[str, str], list[str]] | None:
-    """The spare's generated files (its manifest) and the foreign files it holds."""
-    if spare.is_symlink() or not spare.is_dir():
-        return None
-    files = read_manifest(spare)
-    try:
-        foreign = json.loads((spare / SPARE_NOTE).read_text(encoding="utf-8"))["foreign"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if files is None or not isinstance(foreign, list):
-        return None
-    return files, [str(f) for f in foreign]
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 def _recover(out_dir: Path) -> None:
     """Put back an output folder left aside by a build killed mid-swap (non-Linux path)."""
     aside = out_dir.parent / f".{out_dir.name}.previous"
@@ -196,7 +162,6 @@ class Staging:
         self.folder: Path | None = None
         self._pending: list[str] = []  # unchanged files not yet linked into the folder
         self._made: set[str] = set()
-        self._held: dict[str, str] = {}  # what the staging folder held when made (a spare's files)
         # (inode, mtime, size) of every file of the committed site, taken before the swap
         # (a rename keeps them), so nothing written into the output after it can be mistaken
         # for this build's work by the up-to-date check
@@ -218,51 +183,14 @@ class Staging:
         return target
 
     def _materialise(self) -> None:
-        if self.folder is not None:
-            return
-        self.folder = self.out_dir.parent / f".{self.out_dir.name}.staging-{os.getpid()}"
-        spare = _spare(self.out_dir)
-        found = _read_spare(spare)
-        if found is not None:
-            try:
-                os.rename(spare, self.folder)
-            except OSError:
-                found = None
-        if found is None:
-            if os.path.lexists(spare):
-                shutil.rmtree(spare, ignore_errors=True)
+        if self.folder is None:
+            self.folder = self.out_dir.parent / f".{self.out_dir.name}.staging-{os.getpid()}"
             self.folder.mkdir(parents=True)
-        else:
-            self._held, foreign = found
-            for relative in foreign + [MANIFEST, SPARE_NOTE]:  # foreign files are carried again
-                check_relative(relative)
-                _unlink(os.path.join(self.folder, relative))
-        self._made.add(str(self.folder))
-        for relative in self._pending:
-            self._link_unchanged(relative)
-        self._pending = []
-
-    def _link_unchanged(self, relative: str) -> None:
-        """Make the staging folder's file the previous output's own (same inode, same mtime),
-        unless it already is."""
-        target = self._target(relative)
-        source = os.path.join(self._base, relative)
-        if self._held.get(relative) == self.new[relative]:
-            try:
-                if os.lstat(target).st_ino == os.lstat(source).st_ino:
-                    return
-            except OSError:
-                pass
-        _unlink(target)
-        os.link(source, target)
-
-    def _write_new(self, relative: str, data: bytes) -> None:
-        """A new file, never written into an existing one: a spare's file may be a hard link
-        to the published output's."""
-        target = self._target(relative)
-        _unlink(target)
-        with open(target, "xb") as handle:
-            handle.write(data)
+            self._made.add(str(self.folder))
+            base = str(self.out_dir)
+            for relative in self._pending:
+                os.link(os.path.join(base, relative), self._target(relative))
+            self._pending = []
 
     def reusable(self, relative: str, hashed: str) -> bool:
         """The previous output holds this file as the generator wrote it: listed with this
@@ -292,7 +220,8 @@ class Staging:
         hashed = digest(data)
         if self.reusable(relative, hashed):
             return Previous(hashed)
-        self._write_new(relative, data)
+        with open(self._target(relative), "wb") as handle:
+            handle.write(data)
         return Written(hashed, len(data))
 
     def put(self, relative: str, data: bytes | Previous | Written) -> None:
@@ -305,6 +234,7 @@ class Staging:
             self.stats.bytes += data.size
             return
         hashed = data.digest if isinstance(data, Previous) else digest(data)
+        previous = os.path.join(self._base, relative)
         unchanged = self.reusable(relative, hashed)
         if isinstance(data, Previous) and not unchanged:
             raise OutputError(f"/{relative} is not in the previous output as expected",
@@ -316,11 +246,12 @@ class Staging:
             if self.folder is None:
                 self._pending.append(relative)
             else:
-                self._link_unchanged(relative)
+                os.link(previous, self._target(relative))
             return
         assert isinstance(data, bytes)
         self._materialise()
-        self._write_new(relative, data)
+        with open(self._target(relative), "wb") as handle:
+            handle.write(data)
         self.stats.written += 1
         self.stats.bytes += len(data)
 
@@ -333,10 +264,8 @@ class Staging:
         self._materialise()
         assert self.folder is not None
         try:
-            self._drop_stale()
-            carried, foreign_before = (_carry_foreign(self.out_dir, self.folder, self.old, self.new)
-                                       if self.out_dir.is_dir() else ([], []))
-            self.stats.kept = len(carried)
+            if self.out_dir.is_dir():
+                self.stats.kept = _carry_foreign(self.out_dir, self.folder, self.old, self.new)
             (self.folder / MANIFEST).write_text(
                 json.dumps({"generator": "factsite", "files": self.new}, indent=0, sort_keys=True)
                 + "\n", encoding="utf-8")
@@ -347,13 +276,7 @@ class Staging:
                     old = self.out_dir.parent / f".{self.out_dir.name}.previous"
                     os.rename(self.out_dir, old)
                     os.rename(self.folder, self.out_dir)
-                # `old` holds the previous output, whole: the next build's spare
-                spare = _spare(self.out_dir)
-                if os.path.lexists(spare):
-                    shutil.rmtree(spare)
-                (old / SPARE_NOTE).write_text(json.dumps({"foreign": foreign_before}) + "\n",
-                                              encoding="utf-8")
-                os.rename(old, spare)
+                shutil.rmtree(old)  # now holds the previous output
             else:
                 os.rename(self.folder, self.out_dir)
         except BaseException:
@@ -362,53 +285,29 @@ class Staging:
         self.folder = None
         return self.stats
 
-    def _drop_stale(self) -> None:
-        """Remove the spare's files that the new site does not have, and folders left empty."""
-        assert self.folder is not None
-        top = str(self.folder)
-        for relative in sorted(set(self._held) - set(self.new), reverse=True):
-            check_relative(relative)
-            path = os.path.join(top, relative)
-            _unlink(path)
-            parent = os.path.dirname(path)
-            while len(parent) > len(top):
-                try:
-                    os.rmdir(parent)
-                except OSError:
-                    break  # not empty
-                self._made.discard(parent)
-                parent = os.path.dirname(parent)
-
     def abort(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
 
 
-def _carry_foreign(out_dir: Path, staging: Path, old: dict[str, str], new: dict[str, str]
-                   ) -> tuple[list[str], list[str]]:
-    """Link into the new site every file the generator did not write (a CNAME, say).
-    Returns those carried, and every file of the output its manifest does not list."""
-    kept: list[str] = []
-    foreign: list[str] = []
+def _carry_foreign(out_dir: Path, staging: Path, old: dict[str, str], new: dict[str, str]) -> int:
+    """Link into the new site every file the generator did not write (a CNAME, say)."""
+    kept = 0
     base = str(out_dir)
     for dirpath, _dirs, names in os.walk(base):
         prefix = os.path.relpath(dirpath, base).replace(os.sep, "/")
         prefix = "" if prefix == "." else prefix + "/"
         for name in names:
             relative = prefix + name
-            if relative == MANIFEST or relative in old:
-                continue
-            foreign.append(relative)
-            if relative in new:
+            if relative == MANIFEST or relative in old or relative in new:
                 continue
             path = os.path.join(dirpath, name)
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            _unlink(str(target))  # never copy into a file that may be linked elsewhere
             try:
                 os.link(path, target, follow_symlinks=False)
             except OSError:
                 shutil.copy2(path, target, follow_symlinks=False)
-            kept.append(relative)
-    return sorted(kept), sorted(foreign)
+            kept += 1
+    return kept

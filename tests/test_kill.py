@@ -57,8 +57,8 @@ def describe(got: dict[str, str], want: dict[str, str]) -> str:
 
 
 def leftovers(out: Path) -> list[str]:
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")
-                  and not p.name.endswith((".lock", ".spare")))
+    return sorted(p.name for p in out.parent.iterdir()
+                  if p.name.startswith(f".{out.name}.") and not p.name.endswith(".lock"))
 
 
 def cli(site: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

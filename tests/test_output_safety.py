@@ -40,10 +40,9 @@ def contents(root: Path) -> dict[str, bytes]:
 
 
 def leftovers(out: Path) -> list[str]:
-    """Working folders a build may leave beside the output (staging, previous); the lock
-    file and the spare (the previous output, kept for the next build) are meant to stay."""
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")
-                  and p.name not in (f".{out.name}.lock", f".{out.name}.spare"))
+    """Working folders a build may leave beside the output (staging, previous)."""
+    return sorted(p.name for p in out.parent.iterdir()
+                  if p.name.startswith(f".{out.name}.") and p.name != f".{out.name}.lock")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -262,45 +261,6 @@ def test_changed_claim_rewrites_only_files_whose_bytes_changed(site: SiteDir, tm
             assert after[name][2] >= before[name][2]
         else:
             assert after[name][1:] == before[name][1:], f"{name}: same bytes, but rewritten"
-
-
-def test_builds_through_the_spare_change_only_what_differs(site: SiteDir, tmp_path: Path):
-    """After the first swap the previous output is kept as a spare and the next build stages
-    into it. Through several builds: the output equals a clean build, files with unchanged
-    bytes keep inode and mtime, the swapped-out output is never written into (its files may
-    be hard links of the published ones), and foreign files come and go as the user says."""
-    out = tmp_path / "out"
-    spare = tmp_path / ".out.spare"
-    site.build(out)
-    (out / "CNAME").write_text("facts.example.org\n")
-    steps = [
-        lambda: edit(site.root / MINIMAL_CLAIM, "summary: The minister says talks will resume",
-                     "summary: The minister says that talks will resume"),
-        lambda: (out / "CNAME").unlink(),
-        lambda: edit(site.root / OTHER_CLAIM, "by the end of 2022.", "by the end of 2022, or since."),
-        lambda: edit(site.root / OTHER_CLAIM, "by the end of 2022, or since.", "by the end of 2022."),
-        lambda: (site.root / MINIMAL_CLAIM).unlink(),
-        lambda: (out / ".well-known").mkdir() or (out / ".well-known" / "security.txt").write_text("x\n"),
-        lambda: edit(site.root / OTHER_CLAIM, "verdict: accurate", "verdict: misleading"),
-    ]
-    for number, step in enumerate(steps):
-        step()
-        before = snapshot(out)
-        result = site.build(out)
-        after = snapshot(out)
-        clean = _clean_build(site, tmp_path / f"clean-{number}")
-        foreign = {name for name in before if name in ("CNAME", ".well-known/security.txt")}
-        assert {k: v[0] for k, v in after.items() if k not in foreign} == clean, number
-        assert {k for k in after if k in ("CNAME", ".well-known/security.txt")} == foreign, number
-        for name, (data, inode, mtime) in after.items():
-            if name != MANIFEST and name in before and before[name][0] == data:
-                assert (inode, mtime) == before[name][1:], (number, name)
-        # the swapped-out output is the previous one, byte for byte (its notes aside); a
-        # build that found nothing to change (a foreign file added or removed) swaps nothing
-        if not result.up_to_date:
-            kept = {k: v[0] for k, v in snapshot(spare).items() if k != ".factsite-spare.json"}
-            assert kept == {k: v[0] for k, v in before.items()}, number
-        assert leftovers(out) == []
 
 
 def test_removed_claim_disappears_and_foreign_files_stay(site: SiteDir, tmp_path: Path):
