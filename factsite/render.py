@@ -62,8 +62,13 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
             return f"{base}static/{name}"
         return f"{base}static/{name}?v={static_hashes.get(name, '0')[:10]}"
 
-    env.globals.update(config=config, url=url, static=static, memo=Memo(),
-                       absolute=lambda path: absolute(config.base_url, url(path)),
+    origin = absolute(config.base_url, "")  # 'https://example.org', worked out once
+
+    def full_url(target: Any) -> str:
+        """The absolute URL of what `url` gives, for feeds and the sitemap."""
+        return origin + url(target)
+
+    env.globals.update(config=config, url=url, static=static, memo=Memo(), absolute=full_url,
                        claim_review=lambda claim: claim_review(config, claim))
     env.filters["date"] = format_date
     env.filters["script_json"] = script_json
@@ -88,6 +93,11 @@ class Memo:
     def reset(self) -> None:
         self._table = {}
 
+    def forget(self, objects: set[Any]) -> None:
+        """Drop what was drawn for any of these objects (entries a claim edit changed)."""
+        self._table = {key: value for key, value in self._table.items()
+                       if not any(arg in objects for arg in key[1])}
+
     def __call__(self, macro: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             key = (macro, args, tuple(sorted(kwargs.items())))
@@ -104,9 +114,16 @@ class Renderer:
     def __init__(self, env: jinja2.Environment, site: Any, problems: Problems):
         self.env, self.site, self.problems = env, site, problems
         self.templates_dir = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
-        memo = env.globals.get("memo")
+        self.forget()  # a new build: a new model, nothing drawn yet
+
+    def forget(self, objects: set[Any] | None = None) -> None:
+        """Drop what `memo()` drew (for `objects` only, if given): the model changed."""
+        memo = self.env.globals.get("memo")
         if isinstance(memo, Memo):
-            memo.reset()  # a new build: a new model, nothing drawn yet
+            if objects is None:
+                memo.reset()
+            else:
+                memo.forget(objects)
 
     def render(self, spec: PageSpec) -> bytes | None:
         try:
