@@ -10,6 +10,7 @@ Whatever a template shows must be covered by its page's deps.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -106,47 +107,91 @@ def own_page(site: Site, entry: Entry) -> PageSpec:
     return PageSpec(entry.url, "page.html", {"page": entry}, (entry.digest,))
 
 
-def plan_pages(site: Site) -> list[PageSpec]:
-    per = site.config.per_page
-    counts = site.verdict_counts(site.claims)
-    latest = site.claims[:HOME_LATEST]
-    totals = tuple(len(x) for x in (site.claims, site.speakers, site.events, site.sources, site.tags))
-    specs: list[PageSpec] = [
-        PageSpec("", "home.html", {"latest": latest, "counts": counts},
-                 (tuple(claim_card(c) for c in latest), tuple(n for _, n in counts), totals)),
-        PageSpec("404.html", "404.html"),
-    ]
-    sections = [
-        ("claims/", "Claims", "claim", site.claims),
-        ("speakers/", "Speakers", "speaker", site.speakers),
-        ("events/", "Events", "event", site.events),
-        ("sources/", "Sources", "source", site.sources),
-        ("tags/", "Tags", "tag", site.tags),
-    ]
-    for base, title, item, items in sections:
-        specs += paginate(base, items, per, "list.html",
-                          {"title": title, "item": item, "crumbs": [], "intro": None})
+# A group of pages: the specs one key stands for. Keys are ("home",), ("404",),
+# ("section", base), ("own", entry), ("tag", tag), ("verdict", id), ("search",) and
+# ("feed", entry or None for the whole site); the sitemap and robots.txt come last.
+Group = tuple[Any, ...]
+SECTIONS = (("claims/", "Claims", "claim"), ("speakers/", "Speakers", "speaker"),
+            ("events/", "Events", "event"), ("sources/", "Sources", "source"), ("tags/", "Tags", "tag"))
+
+
+def group_keys(site: Site) -> list[Group]:
+    """Every group of the site, in the order its pages are planned (the sitemap's order)."""
+    keys: list[Group] = [("home",), ("404",)]
+    keys += [("section", base) for base, _, _ in SECTIONS]
     for group in (site.claims, site.speakers, site.events, site.sources, site.pages):
-        specs += [own_page(site, entry) for entry in group]
-    for tag in site.tags:
-        specs += paginate(tag.url, tag.claims, per, "list.html",
-                          {"title": f"Tag: {tag.name}", "item": "claim",
-                           "crumbs": [("Tags", "tags/")], "intro": None}, (tag.name,))
-    by_verdict: dict[str, list[Claim]] = {v.id: [] for v, _ in counts}
-    for c in site.claims:
-        assert c.verdict is not None
-        by_verdict[c.verdict.id].append(c)
-    for verdict, _ in counts:
-        specs += paginate(f"verdicts/{verdict.id}/", by_verdict[verdict.id], per, "list.html",
-                          {"title": f"Verdict: {verdict.label}", "item": "claim",
-                           "crumbs": [], "intro": verdict.description})
-    specs.append(PageSpec("search/", "search.html"))
-    specs += _feeds(site)
-    html_pages = [(spec.path, _lastmod(spec)) for spec in specs if spec.template.endswith(".html")
-                  and spec.path != "404.html"]
-    specs.append(PageSpec("sitemap.xml", "sitemap.xml", {"entries": html_pages}, tuple(html_pages)))
-    specs.append(PageSpec("robots.txt", "robots.txt"))
-    return specs
+        keys += [("own", entry) for entry in group]
+    keys += [("tag", tag) for tag in site.tags]
+    keys += [("verdict", v.id) for v in site.config.verdicts]
+    keys.append(("search",))
+    keys.append(("feed", None))
+    keys += [("feed", s) for s in site.speakers]
+    keys += [("feed", e) for e in site.events]
+    return keys
+
+
+def plan_group(site: Site, key: Group) -> list[PageSpec]:
+    """The pages of one group, with their deps."""
+    kind = key[0]
+    per = site.config.per_page
+    if kind == "own":
+        return [own_page(site, key[1])]
+    if kind == "section":
+        base, title, item = next(s for s in SECTIONS if s[0] == key[1])
+        items = {"claim": site.claims, "speaker": site.speakers, "event": site.events,
+                 "source": site.sources, "tag": site.tags}[item]
+        return paginate(base, items, per, "list.html",
+                        {"title": title, "item": item, "crumbs": [], "intro": None})
+    if kind == "tag":
+        tag = key[1]
+        return paginate(tag.url, tag.claims, per, "list.html",
+                        {"title": f"Tag: {tag.name}", "item": "claim",
+                         "crumbs": [("Tags", "tags/")], "intro": None}, (tag.name,))
+    if kind == "verdict":
+        verdict = site.config.verdict(key[1])
+        assert verdict is not None
+        claims = [c for c in site.claims if c.verdict is not None and c.verdict.id == verdict.id]
+        return paginate(f"verdicts/{verdict.id}/", claims, per, "list.html",
+                        {"title": f"Verdict: {verdict.label}", "item": "claim",
+                         "crumbs": [], "intro": verdict.description})
+    if kind == "feed":
+        return [_feed(site, key[1])]
+    if kind == "home":
+        counts = site.verdict_counts(site.claims)
+        latest = site.claims[:HOME_LATEST]
+        totals = tuple(len(x) for x in (site.claims, site.speakers, site.events, site.sources, site.tags))
+        return [PageSpec("", "home.html", {"latest": latest, "counts": counts},
+                         (tuple(claim_card(c) for c in latest), tuple(n for _, n in counts), totals))]
+    if kind == "404":
+        return [PageSpec("404.html", "404.html")]
+    assert kind == "search", key
+    return [PageSpec("search/", "search.html")]
+
+
+def plan_groups(site: Site, keep: dict[Group, list[PageSpec]] | None = None,
+                redo: set[Group] = frozenset()) -> dict[Group, list[PageSpec]]:  # type: ignore[assignment]
+    """Every group's pages; with `keep` (the last plan), only groups in `redo` or new
+    since then are planned again (a claim edit in the preview, see patch.py)."""
+    if keep is None:
+        return {key: plan_group(site, key) for key in group_keys(site)}
+    return {key: keep[key] if key in keep and key not in redo else plan_group(site, key)
+            for key in group_keys(site)}
+
+
+def all_pages(groups: dict[Group, list[PageSpec]]) -> list[PageSpec]:
+    """The groups' pages in order, then the sitemap of every HTML page and robots.txt."""
+    return [spec for group in groups.values() for spec in group] + \
+        [sitemap(groups), PageSpec("robots.txt", "robots.txt")]
+
+
+def sitemap(groups: dict[Group, list[PageSpec]]) -> PageSpec:
+    html_pages = [(spec.path, _lastmod(spec)) for group in groups.values() for spec in group
+                  if spec.template.endswith(".html") and spec.path != "404.html"]
+    return PageSpec("sitemap.xml", "sitemap.xml", {"entries": html_pages}, tuple(html_pages))
+
+
+def plan_pages(site: Site) -> list[PageSpec]:
+    return all_pages(plan_groups(site))
 
 
 def _lastmod(spec: PageSpec) -> Any:
@@ -154,23 +199,24 @@ def _lastmod(spec: PageSpec) -> Any:
     return (claim.updated or claim.reviewed) if claim is not None else None
 
 
-def _feed(path: str, title: str, alternate: str, claims: Sequence[Claim]) -> PageSpec:
+def _feed(site: Site, owner: Speaker | Event | None) -> PageSpec:
+    """An Atom feed of the most recently reviewed claims of the site, a speaker or an event."""
+    name = site.config.title
+    if owner is None:
+        return _feed_of("feed.xml", f"{name}: all claims", "", site.claims)
+    if isinstance(owner, Speaker):
+        return _feed_of(f"{owner.url}feed.xml", f"{name}: claims by {owner.name}", owner.url, owner.claims)
+    return _feed_of(f"{owner.url}feed.xml", f"{name}: claims at {owner.name}", owner.url, owner.claims)
+
+
+def _feed_of(path: str, title: str, alternate: str, claims: Sequence[Claim]) -> PageSpec:
     """An Atom feed of the most recently reviewed claims of a list."""
     def changed(c: Claim) -> Any:
         return c.updated or c.reviewed
 
-    entries = sorted(claims, key=lambda c: (changed(c), c.said, c.slug), reverse=True)[:FEED_SIZE]
+    # = sorted(..., reverse=True)[:FEED_SIZE] (slugs are unique, so no ties), without sorting all
+    entries = heapq.nlargest(FEED_SIZE, claims, key=lambda c: (changed(c), c.said, c.slug))
     updated = max((changed(c) for c in entries), default=None)
     return PageSpec(path, "feed.xml", {"title": title, "alternate": alternate, "entries": entries,
                                        "updated": updated.isoformat() if updated else "1970-01-01"},
                     (title, tuple(claim_card(c) for c in entries)))
-
-
-def _feeds(site: Site) -> list[PageSpec]:
-    name = site.config.title
-    feeds = [_feed("feed.xml", f"{name}: all claims", "", site.claims)]
-    feeds += [_feed(f"{s.url}feed.xml", f"{name}: claims by {s.name}", s.url, s.claims)
-              for s in site.speakers]
-    feeds += [_feed(f"{e.url}feed.xml", f"{name}: claims at {e.name}", e.url, e.claims)
-              for e in site.events]
-    return feeds

@@ -33,10 +33,10 @@ from .output import (OutputError, Previous, Staging, WriteStats, Written, build_
                      check_output_dir)
 from .parallel import MIN_ITEMS
 from .parallel import map_items
-from .pages import own_page, plan_pages
-from .patch import body_edits, entries_by_path
+from .pages import Group, all_pages, own_page, plan_groups, sitemap
+from .patch import ClaimPatch, body_edits, claim_edits, entries_by_path
 from .render import PageSpec, Renderer, make_environment
-from .structured import search_index
+from .structured import SearchIndex
 from .urls import page_file
 from .uptodate import Stamp, inputs_digest, is_current, load_stamp, save_stamp
 from .validate import build_site
@@ -126,7 +126,7 @@ class _LastSite:
     problems: list[Any]  # warnings it had
     global_key: str
     renderer: Renderer
-    pages: int
+    groups: dict[Group, list[PageSpec]]  # the plan, by group (pages.py)
     by_path: dict[str, Entry] | None = None
 
 
@@ -141,7 +141,9 @@ class Builder:
         self.output_dir, self.base_url, self.preview = output_dir, base_url, preview
         self.caches = caches if caches is not None else Caches()
         self._md: tuple[bool, Any] | None = None
-        self._search: tuple[int, bytes] | None = None
+        # the search index: (what it shows, reduced to a key or None if not known; its bytes)
+        self._search: tuple[int | None, bytes, SearchIndex] | None = None
+        self._files: dict[str, bytes] = {}  # the last good site's files (the preview)
         self._env: tuple[str, jinja2.Environment] | None = None
         # the last good site, for the preview server: path -> (digest, bytes)
         self.memory: dict[str, tuple[str, bytes]] = {}
@@ -245,42 +247,96 @@ class Builder:
             return self._build(changed, staging_for)
 
     def _patch(self, changed: set[str]) -> BuildResult | None:
-        """Draw body-only edits on the last site; None when the full build is needed."""
-        started = time.perf_counter()
+        """Draw edits on the last site (see patch.py); None when the full build is needed."""
         last = self._last
         assert last is not None
         if last.by_path is None:
             last.by_path = entries_by_path(last.site)
         edits = body_edits(last.by_path, changed, Path.cwd())
-        if not edits:
-            return None
+        if edits:
+            return self._patch_bodies(last, edits)
+        return self._patch_claims(last, changed)
+
+    def _patch_bodies(self, last: _LastSite, edits: list[Any]) -> BuildResult:
+        """Body-only edits: each entry's own page is drawn again, nothing else."""
+        started = time.perf_counter()
         self._last = None  # the model is being changed: if anything fails, rebuild it whole
-        problems = Problems(list(last.problems))
-        result = BuildResult(last.config, last.site, problems, pages=last.pages, patched=True)
         for edit in edits:
             edit.apply()
             self.caches.files[str(edit.raw.path)] = (edit.stamp, edit.raw, [])
-        files = {path: data for path, (_, data) in self.memory.items()}
+        result = self._redraw(last, [own_page(last.site, edit.entry) for edit in edits], set())
+        self._last = last
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _patch_claims(self, last: _LastSite, changed: set[str]) -> BuildResult | None:
+        """Claims whose front matter changed: re-linked, and the page groups that show them
+        planned and drawn again where their deps changed."""
+        started = time.perf_counter()
+        assert last.by_path is not None
+        edits = claim_edits(last.by_path, changed, Path.cwd())
+        if not edits:
+            return None
+        patch = ClaimPatch(last.site, self.caches, self.preview)
+        if not patch.prepare(edits):
+            return None
+        self._last = None  # the model is being changed: if anything fails, rebuild it whole
+        redo, stale, changed_entries = patch.apply()
+        for new in patch.new.values():
+            last.by_path[new.source_path] = new
+        for _old, raw, stamp in edits:
+            self.caches.files[str(raw.path)] = (stamp, raw, [])
+        groups = plan_groups(last.site, keep=last.groups, redo=redo)
+        replanned = [key for key in groups if key in redo or key not in last.groups]
+        before = {page_file(spec.path) for key in [*replanned, *(k for k in last.groups if k not in groups)]
+                  for spec in last.groups.get(key, ())}
+        last.groups = groups
+        last.renderer.forget(changed_entries)  # their cards may show old counts or names
+        result = self._redraw(last, [spec for key in replanned for spec in groups[key]] + [sitemap(groups)],
+                              before, search_stale={c.url for c in stale})
+        self._last = last
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _redraw(self, last: _LastSite, specs: list[PageSpec], before: set[str],
+                search_stale: set[str] | None = None) -> BuildResult:
+        """Draw the pages of `specs` whose deps changed onto the last site's files; the
+        pages in `before` but no longer planned are gone."""
+        problems = Problems(list(last.problems))
+        result = BuildResult(last.config, last.site, problems, patched=True)
+        files = dict(self._files)
         last.renderer.problems = problems
         fill = self._markdown(last.config)
-        for edit in edits:
-            spec = own_page(last.site, edit.entry)
-            target = page_file(spec.path)
+        todo = self._stale_pages(specs, last.global_key, set(), None, lambda path, data: None, problems)
+        if problems.errors:
+            raise BuildFailed(problems)
+        for spec, target, fingerprint in todo:
             fill(spec)
             data = last.renderer.render(spec)
             if data is None:
                 raise BuildFailed(problems)
             hashed = digest(data)
-            fingerprint = self._fingerprint((last.global_key, spec.template, spec.path, spec.deps))
             self.caches.pages[target] = (fingerprint, hashed)
             if self.memory.get(target, ("",))[0] != hashed:
                 result.changed.append(target)
             self.memory[target] = (hashed, data)
             files[target] = data
             result.rendered += 1
+        for gone in before - {page_file(spec.path) for spec in specs}:
+            for table in (files, self.memory, self.caches.pages):
+                table.pop(gone, None)
+            result.changed.append(gone)
+        if search_stale is not None and self._search is not None:
+            index = self._search[2]
+            data = index.build(last.site, search_stale)
+            self._search = (None, data, index)  # the next full build works its key out again
+            if files.get("search/index.json") != data:
+                result.changed.append("search/index.json")
+                files["search/index.json"] = data
+                self.memory["search/index.json"] = (digest(data), data)
+        self._files = files
         result.files = files
-        self._last = last
-        result.seconds = time.perf_counter() - started
+        result.pages = sum(len(g) for g in last.groups.values()) + 2
         return result
 
     def _build(self, changed: set[str] | None,
@@ -324,7 +380,8 @@ class Builder:
             emit(path, data)
             seen.add(path)
         with result.phase("plan"):
-            specs = plan_pages(site)
+            groups = plan_groups(site)
+            specs = all_pages(groups)
             todo = self._stale_pages(specs, global_key, seen, staging, emit, problems)
         pages_cache = self.caches.pages
         fill = self._markdown(config)
@@ -369,7 +426,7 @@ class Builder:
             del pages_cache[stale]
         result.pages = len(specs)
         if staging is None:
-            self._last = _LastSite(config, site, list(problems.items), global_key, renderer, len(specs))
+            self._last = _LastSite(config, site, list(problems.items), global_key, renderer, groups)
         result.seconds = time.perf_counter() - started
         return result
 
@@ -381,13 +438,15 @@ class Builder:
                                                                  site.events, site.sources)
                           for e in group)))
         if self._search is None or self._search[0] != key:
-            self._search = (key, search_index(site))
+            index = SearchIndex()
+            self._search = (key, index.build(site), index)
         return self._search[1]
 
     def remember(self, result: BuildResult) -> None:
         """Keep the result's bytes as the last good site (the preview serves these)."""
         if result.patched:
             return  # `_patch` updated the memory itself
+        self._files = {path: data for path, data in result.files.items() if isinstance(data, bytes)}
         self.memory = {path: (self.caches.pages[path][1] if path in self.caches.pages else digest(data),
                               data)
                        for path, data in result.files.items() if isinstance(data, bytes)}

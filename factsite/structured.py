@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .config import SiteConfig
-from .model import Claim, Site
+from .model import Claim, Event, Site, Source, Speaker
 from .urls import absolute, base_path
 
 
@@ -72,25 +72,51 @@ def script_json(data: Any) -> Markup:
     return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def search_index(site: Site) -> bytes:
-    """A compact index of every claim, speaker, event and source for the search page.
-
-    Records are arrays to keep the file small at 10,000 claims:
-    [kind, url, title, detail, extra words searched but not shown].
-    """
-    records: list[list[str]] = []
-    for c in site.claims:
+def search_record(entry: Any) -> str:
+    """One entry's record of the search index, as JSON: [kind, url, title, detail, extra
+    words searched but not shown]. Arrays keep the file small at 10,000 claims."""
+    if isinstance(entry, Claim):
+        c = entry
         assert c.speaker is not None and c.verdict is not None
         extra = " ".join([*c.speaker.aliases, *(t.name for t in c.tags),
                           c.event.name if c.event else "", *(a.source.outlet for a in c.appearances)])
-        records.append(["claim", c.url, c.quote,
-                        f"{c.speaker.name} · {c.said.isoformat()} · {c.verdict.label}", extra])
-    for s in site.speakers:
-        records.append(["speaker", s.url, s.name, s.role, " ".join(s.aliases)])
-    for e in site.events:
-        records.append(["event", e.url, e.name, f"{e.date.isoformat()} · {e.place}", ""])
-    for src in site.sources:
-        records.append(["source", src.url, src.title, f"{src.outlet} · {src.published.isoformat()}",
-                        src.author or ""])
-    payload = {"fields": ["kind", "url", "title", "detail", "extra"], "records": records}
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        record = ["claim", c.url, c.quote, f"{c.speaker.name} · {c.said.isoformat()} · {c.verdict.label}",
+                  extra]
+    elif isinstance(entry, Speaker):
+        record = ["speaker", entry.url, entry.name, entry.role, " ".join(entry.aliases)]
+    elif isinstance(entry, Event):
+        record = ["event", entry.url, entry.name, f"{entry.date.isoformat()} · {entry.place}", ""]
+    else:
+        assert isinstance(entry, Source)
+        record = ["source", entry.url, entry.title, f"{entry.outlet} · {entry.published.isoformat()}",
+                  entry.author or ""]
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+class SearchIndex:
+    """The index of every claim, speaker, event and source for the search page, kept
+    record by record (by URL) for one model, so that after a claim edit in the preview
+    only that claim's record is made again (`stale`)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, str] = {}
+        self.others: str | None = None  # speakers, events and sources: a claim edit keeps them
+
+    def _record(self, entry: Any) -> str:
+        found = self.records.get(entry.url)
+        if found is None:
+            found = self.records[entry.url] = search_record(entry)
+        return found
+
+    def build(self, site: Site, stale: set[str] = frozenset()) -> bytes:  # type: ignore[assignment]
+        for url in stale:
+            self.records.pop(url, None)
+        if self.others is None:
+            self.others = ",".join(self._record(e) for group in (site.speakers, site.events, site.sources)
+                                   for e in group)
+        parts = [self._record(c) for c in site.claims]
+        if self.others:
+            parts.append(self.others)
+        return ('{"fields":["kind","url","title","detail","extra"],"records":[' + ",".join(parts)
+                + "]}").encode("utf-8")
+

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from .config import SiteConfig
 from .errors import Location, Problems
@@ -43,7 +43,7 @@ class _Index:
         return None, f"create content/{self.kind}/{slug}.md, or use one of the existing file names"
 
 
-def _check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list[Any]]:
+def check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list[Any]]:
     """The entry's typed values and field problems, computed once per file content."""
     key = (entry.shown, entry.digest)
     if key not in caches.records:
@@ -102,90 +102,81 @@ def _verify_in_parallel(claims: list[tuple[RawEntry, dict[str, Any]]], sources: 
             caches.wordings[(job[1], job[2])] = result
 
 
-def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
-               *, preview: bool = False, caches: Caches | None = None) -> Site:
-    """Check every entry and link them; problems are recorded, never raised."""
-    caches = caches if caches is not None else Caches()
-    caches.used = set()
+def common(entry: RawEntry, values: dict[str, Any]) -> dict[str, Any]:
+    """The fields every kind of entry has."""
+    return dict(slug=entry.slug, source_path=entry.shown, body=entry.body, body_line=entry.body_line,
+                digest=entry.digest, meta_digest=entry.meta_digest, draft=bool(values["draft"]))
 
-    def reporter(entry: RawEntry) -> Callable[[tuple[Any, ...], str, str], None]:
-        def report(path: tuple[Any, ...], message: str, hint: str) -> None:
-            problems.error(entry.location(path), message, hint)
-        return report
 
-    by_kind: dict[str, list[tuple[RawEntry, dict[str, Any]]]] = defaultdict(list)
-    drafts: dict[str, set[str]] = defaultdict(set)
-    first_path: dict[tuple[str, str], str] = {}
-    for entry in raw:
-        values, field_problems = _check_fields(entry, caches)
-        problems.items.extend(field_problems)
-        why = slug_problem(entry.slug)
-        if why:
-            problems.error(Location(entry.shown, 1), f"this file name cannot make a web address: {why}",
-                           "rename the file using letters or digits, e.g. my-claim.md")
-            continue
-        if entry.kind == "pages" and entry.slug in RESERVED_PAGE_SLUGS:
-            problems.error(Location(entry.shown, 1), f"the page name {entry.slug!r} is used by the site itself",
-                           "rename the file, e.g. about.md")
-            continue
-        key = (entry.kind, entry.slug)
-        if key in first_path:
-            problems.error(Location(entry.shown, 1),
-                           f"the slug {entry.slug!r} is already used by {first_path[key]}",
-                           "file names must differ by more than case or accents; rename one of them")
-            continue
-        first_path[key] = entry.shown
-        if values.get("draft") and not preview:
-            drafts[entry.kind].add(entry.slug)
-            continue
-        by_kind[entry.kind].append((entry, values))
+def claim_order(claim: Claim) -> tuple[Any, ...]:
+    """Claims are listed newest first by this key (reversed): when said, then slug."""
+    return (claim.said, claim.slug)
 
-    def common(entry: RawEntry, values: dict[str, Any]) -> dict[str, Any]:
-        return dict(slug=entry.slug, source_path=entry.shown, body=entry.body, body_line=entry.body_line,
-                    digest=entry.digest, meta_digest=entry.meta_digest, draft=bool(values["draft"]))
 
-    speakers = {e.slug: Speaker(**common(e, v), name=v["name"] or e.slug, role=v["role"] or "",
-                                organisation=v["organisation"], country=v["country"],
-                                aliases=v["aliases"] or [])
-                for e, v in by_kind["speakers"]}
-    events: dict[str, Event] = {}
-    for e, v in by_kind["events"]:
-        event = Event(**common(e, v), name=v["name"] or e.slug, date=v["date"] or Event.date,
-                      end_date=v["end_date"], place=v["place"] or "")
-        if event.end_date and v["date"] and event.end_date < event.date:
-            problems.error(e.location(("end_date",)), "end_date is before date",
-                           "swap the two dates, or fix the typo")
-        events[e.slug] = event
-    recent = TextCache()  # one for all sources: the texts drawn last, whichever source
-    sources = {e.slug: Source(**common(e, v), recent=recent, outlet=v["outlet"] or "",
-                              title=v["title"] or e.slug, url_original=v["url"] or "", published=v["published"] or Source.published,
-                              language=v["language"] or config.language, author=v["author"],
-                              retrieved=v["retrieved"] or Source.retrieved, archive_url=v["archive_url"])
-               for e, v in by_kind["sources"]}
-    for e, v in by_kind["sources"]:
-        if not e.body.strip():
-            problems.error(Location(e.shown, e.body_line), "the source has no archived text",
-                           "paste the article's text below the front matter")
-    pages = [Page(**common(e, v), title=v["title"] or e.slug) for e, v in by_kind["pages"]]
+def tag_order(tag: Tag) -> tuple[Any, ...]:
+    return (tag.name.casefold(), tag.slug)
 
-    indexes = {
-        "speakers": _Index("speakers", speakers, drafts["speakers"], caches.slug),  # type: ignore[arg-type]
-        "events": _Index("events", events, drafts["events"], caches.slug),  # type: ignore[arg-type]
-        "sources": _Index("sources", sources, drafts["sources"], caches.slug),  # type: ignore[arg-type]
-    }
-    _verify_in_parallel(by_kind["claims"], indexes["sources"], caches)
 
-    def check_quote(source: Source, wording: str) -> QuoteResult:
+def link_claims(claims: list[Claim], speakers: Iterable[Speaker], events: Iterable[Event],
+                sources: Iterable[Source], tags: Iterable[Tag]) -> None:
+    """Fill the claim lists of the entries given from `claims` (sorted newest first); each
+    list keeps that order, except an event's timeline, which runs oldest first."""
+    speakers, events, sources, tags = list(speakers), list(events), list(sources), list(tags)
+    for entry in (*speakers, *events, *sources, *tags):
+        entry.claims = []
+    wanted = set(speakers) | set(events) | set(sources) | set(tags)
+    for claim in claims:
+        assert claim.speaker is not None
+        if claim.speaker in wanted:
+            claim.speaker.claims.append(claim)
+        if claim.event is not None and claim.event in wanted:
+            claim.event.claims.append(claim)
+        for appearance in claim.appearances:
+            source = appearance.source
+            if source in wanted and (not source.claims or source.claims[-1] is not claim):
+                source.claims.append(claim)
+        for tag in claim.tags:
+            if tag in wanted:
+                tag.claims.append(claim)
+    for event in events:
+        event.claims.reverse()  # time order, oldest first
+        seen = {a.source for c in event.claims for a in c.appearances}
+        event.sources = sorted(seen, key=lambda s: (s.published, s.slug))
+
+
+class ClaimLinker:
+    """Turns one claim's checked values into a Claim linked to its speaker, event, sources
+    and tags, with every quotation verified. A full build runs it over every claim; the
+    preview over an edited one (patch.py)."""
+
+    def __init__(self, config: SiteConfig, indexes: dict[str, _Index], caches: Caches,
+                 tags: dict[str, Tag]):
+        self.config, self.indexes, self.caches = config, indexes, caches
+        self.tags = tags  # by slug; a tag is spelled as the first claim (in file order) spells it
+
+    @classmethod
+    def for_site(cls, site: Site, caches: Caches) -> "ClaimLinker":
+        """A linker that resolves against a built site (drafts included only if it has them)."""
+        def index(kind: str, entries: list[Any]) -> _Index:
+            return _Index(kind, {e.slug: e for e in entries}, set(), caches.slug)
+        return cls(site.config, {"speakers": index("speakers", site.speakers),
+                                 "events": index("events", site.events),
+                                 "sources": index("sources", site.sources)},
+                   caches, {t.slug: t for t in site.tags})
+
+    def check_quote(self, source: Source, wording: str) -> QuoteResult:
+        caches = self.caches
         key = (source.digest, wording)
         if key not in caches.quotes:
             caches.quotes[key] = source.text().check(wording)
         caches.used.add(("quotes", key))
         return caches.quotes[key]
 
-    tags: dict[str, Tag] = {}
-    claims: list[Claim] = []
-    for e, v in by_kind["claims"]:
-        report = reporter(e)
+    def claim(self, e: RawEntry, v: dict[str, Any],
+              report: Callable[[tuple[Any, ...], str, str], None]) -> Claim | None:
+        """The linked claim, or None if it has problems (each reported)."""
+        config, indexes, caches, tags, check_quote = (self.config, self.indexes, self.caches,
+                                                      self.tags, self.check_quote)
         claim = Claim(**common(e, v), quote=v["quote"] or "", said=v["said"] or Claim.said,
                       summary=v["summary"], reviewed=v["reviewed"] or Claim.reviewed, updated=v["updated"])
         ok = all(v[name] is not None for name in ("quote", "said", "reviewed"))
@@ -267,35 +258,96 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                 marked_first, other.diff = caches.wordings[key]
                 if index == 0:
                     first.diff = marked_first
-        if ok:
-            claims.append(claim)
+        return claim if ok else None
 
-    claims.sort(key=lambda c: (c.said, c.slug), reverse=True)
-    for claim in claims:
-        assert claim.speaker is not None
-        claim.speaker.claims.append(claim)
-        if claim.event is not None:
-            claim.event.claims.append(claim)
-        for appearance in claim.appearances:
-            if claim not in appearance.source.claims:
-                appearance.source.claims.append(claim)
-    for event in events.values():
-        event.claims.reverse()  # time order, oldest first
-        seen = {a.source for c in event.claims for a in c.appearances}
-        event.sources = sorted(seen, key=lambda s: (s.published, s.slug))
+
+
+def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
+               *, preview: bool = False, caches: Caches | None = None) -> Site:
+    """Check every entry and link them; problems are recorded, never raised."""
+    caches = caches if caches is not None else Caches()
+    caches.used = set()
+
+    def reporter(entry: RawEntry) -> Callable[[tuple[Any, ...], str, str], None]:
+        def report(path: tuple[Any, ...], message: str, hint: str) -> None:
+            problems.error(entry.location(path), message, hint)
+        return report
+
+    by_kind: dict[str, list[tuple[RawEntry, dict[str, Any]]]] = defaultdict(list)
+    drafts: dict[str, set[str]] = defaultdict(set)
+    first_path: dict[tuple[str, str], str] = {}
+    for entry in raw:
+        values, field_problems = check_fields(entry, caches)
+        problems.items.extend(field_problems)
+        why = slug_problem(entry.slug)
+        if why:
+            problems.error(Location(entry.shown, 1), f"this file name cannot make a web address: {why}",
+                           "rename the file using letters or digits, e.g. my-claim.md")
+            continue
+        if entry.kind == "pages" and entry.slug in RESERVED_PAGE_SLUGS:
+            problems.error(Location(entry.shown, 1), f"the page name {entry.slug!r} is used by the site itself",
+                           "rename the file, e.g. about.md")
+            continue
+        key = (entry.kind, entry.slug)
+        if key in first_path:
+            problems.error(Location(entry.shown, 1),
+                           f"the slug {entry.slug!r} is already used by {first_path[key]}",
+                           "file names must differ by more than case or accents; rename one of them")
+            continue
+        first_path[key] = entry.shown
+        if values.get("draft") and not preview:
+            drafts[entry.kind].add(entry.slug)
+            continue
+        by_kind[entry.kind].append((entry, values))
+
+    speakers = {e.slug: Speaker(**common(e, v), name=v["name"] or e.slug, role=v["role"] or "",
+                                organisation=v["organisation"], country=v["country"],
+                                aliases=v["aliases"] or [])
+                for e, v in by_kind["speakers"]}
+    events: dict[str, Event] = {}
+    for e, v in by_kind["events"]:
+        event = Event(**common(e, v), name=v["name"] or e.slug, date=v["date"] or Event.date,
+                      end_date=v["end_date"], place=v["place"] or "")
+        if event.end_date and v["date"] and event.end_date < event.date:
+            problems.error(e.location(("end_date",)), "end_date is before date",
+                           "swap the two dates, or fix the typo")
+        events[e.slug] = event
+    recent = TextCache()  # one for all sources: the texts drawn last, whichever source
+    sources = {e.slug: Source(**common(e, v), recent=recent, outlet=v["outlet"] or "",
+                              title=v["title"] or e.slug, url_original=v["url"] or "", published=v["published"] or Source.published,
+                              language=v["language"] or config.language, author=v["author"],
+                              retrieved=v["retrieved"] or Source.retrieved, archive_url=v["archive_url"])
+               for e, v in by_kind["sources"]}
+    for e, v in by_kind["sources"]:
+        if not e.body.strip():
+            problems.error(Location(e.shown, e.body_line), "the source has no archived text",
+                           "paste the article's text below the front matter")
+    pages = [Page(**common(e, v), title=v["title"] or e.slug) for e, v in by_kind["pages"]]
+
+    indexes = {
+        "speakers": _Index("speakers", speakers, drafts["speakers"], caches.slug),  # type: ignore[arg-type]
+        "events": _Index("events", events, drafts["events"], caches.slug),  # type: ignore[arg-type]
+        "sources": _Index("sources", sources, drafts["sources"], caches.slug),  # type: ignore[arg-type]
+    }
+    _verify_in_parallel(by_kind["claims"], indexes["sources"], caches)
+
+    linker = ClaimLinker(config, indexes, caches, {})
+    claims: list[Claim] = []
+    for e, v in by_kind["claims"]:
+        claim = linker.claim(e, v, reporter(e))
+        if claim is not None:
+            claims.append(claim)
+    tags = linker.tags
+    claims.sort(key=claim_order, reverse=True)
+    link_claims(claims, speakers.values(), events.values(), sources.values(), tags.values())
     caches.prune()
-    for tag in tags.values():
-        tag.claims = []
-    for claim in claims:  # newest first, like every claim list
-        for tag in claim.tags:
-            tag.claims.append(claim)
     return Site(
         config=config,
         claims=claims,
         speakers=sorted(speakers.values(), key=lambda s: (s.name.casefold(), s.slug)),
         events=sorted(events.values(), key=lambda e: (e.date, e.slug), reverse=True),
         sources=sorted(sources.values(), key=lambda s: (s.published, s.slug), reverse=True),
-        tags=sorted((t for t in tags.values() if t.claims), key=lambda t: (t.name.casefold(), t.slug)),
+        tags=sorted((t for t in tags.values() if t.claims), key=tag_order),
         pages=sorted(pages, key=lambda p: p.slug),
         preview=preview,
     )

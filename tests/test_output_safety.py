@@ -385,8 +385,10 @@ def test_incremental_build_equals_clean_build(bench, tmp_path: Path, change: str
     assert contents(out) == pristine, f"undoing the {change} did not restore the output"
 
 
-# the edits the preview draws on its last site instead of rebuilding (factsite/patch.py)
+# the edits the preview draws on its last site instead of rebuilding (factsite/patch.py):
+# bodies, and claims' front matter
 BODY_ONLY = {"claim notes", "speaker bio", "event summary"}
+CLAIM_FRONT_MATTER = {"claim verdict", "claim tag", "shared tag spelling", "claim quote", "claim date"}
 
 
 @pytest.fixture(scope="module")
@@ -413,7 +415,7 @@ def test_preview_rebuild_equals_clean_preview_build(preview, change: str):
         changed = _changed_files(saved, _sources(site))
         result = builder.build(changed)
         builder.remember(result)
-        assert result.patched == (change in BODY_ONLY), "the wrong path was taken"
+        assert result.patched == (change in BODY_ONLY | CLAIM_FRONT_MATTER), "the wrong path was taken"
         fresh = Builder(site.config, preview=True).build()
         assert sorted(result.files) == sorted(fresh.files)
         stale = [name for name in fresh.files if result.files[name] != fresh.files[name]]
@@ -460,20 +462,25 @@ def test_preview_keeps_one_site_in_memory_however_often_it_rebuilds(preview):
     saved = _sources(site)
     counts = []
     try:
-        for i in range(4):
+        for i in range(6):
             before = _sources(site)
-            old, new = ("accurate", "misleading") if i % 2 == 0 else ("misleading", "accurate")
-            _t(site, OTHER_CLAIM, f"verdict: {old}", f"verdict: {new}")
+            if i % 2 == 0:  # a speaker's role: a new model (the full build)
+                old, new = ("Minister of Foreign Affairs", "Deputy Prime Minister") if i % 4 == 0 \
+                    else ("Deputy Prime Minister", "Minister of Foreign Affairs")
+                _t(site, "content/speakers/ana-markovic.md", old, new)
+            else:  # a claim's verdict: one claim replaced in the model (patch.py)
+                old, new = ("accurate", "misleading") if i % 4 == 1 else ("misleading", "accurate")
+                _t(site, OTHER_CLAIM, f"verdict: {old}", f"verdict: {new}")
             result = builder.build(_changed_files(before, _sources(site)))
             builder.remember(result)
-            assert not result.patched
+            assert result.patched == (i % 2 == 1)
             del result
             gc.collect()
             counts.append(sum(isinstance(o, Claim) for o in gc.get_objects()))
     finally:
         now = _sources(site)
         _restore(site, saved)
-    assert counts == [counts[0]] * 4, counts
+    assert counts == [counts[0]] * 6, counts
     result = builder.build(_changed_files(now, _sources(site)))
     builder.remember(result)
     assert result.files == pristine
@@ -489,14 +496,21 @@ def test_preview_accepts_changed_paths_relative_to_the_working_folder(preview):
         builder.remember(result)
         assert result.patched and result.rendered == 1
         assert result.files == Builder(site.config, preview=True).build().files
-        _t(site, OTHER_CLAIM, "verdict: accurate", "verdict: misleading")  # the full build
+        _t(site, OTHER_CLAIM, "verdict: accurate", "verdict: misleading")  # its front matter
         result = builder.build({relative})
+        builder.remember(result)
+        assert result.patched and result.rendered > 1
+        assert result.files == Builder(site.config, preview=True).build().files
+        speaker = os.path.relpath(site.root / "content/speakers/ana-markovic.md")
+        _t(site, "content/speakers/ana-markovic.md", "since 2020.", "since March 2020.")
+        _t(site, "content/speakers/ana-markovic.md", "Minister of Foreign Affairs", "Deputy Prime Minister")
+        result = builder.build({speaker})  # the full build
         builder.remember(result)
         assert not result.patched
         assert result.files == Builder(site.config, preview=True).build().files
     finally:
         _restore(site, saved)
-    result = builder.build({relative})
+    result = builder.build({relative, os.path.relpath(site.root / "content/speakers/ana-markovic.md")})
     builder.remember(result)
     assert result.files == pristine
 
