@@ -753,6 +753,24 @@ def edit_one_claim(corpus_dir: Path | str, n: int) -> Path:
     return path
 
 
+def edit_one_verdict(corpus_dir: Path | str, n: int) -> Path:
+    """Change the verdict of claim number n (front matter, not the body) and return its path:
+    `accurate` becomes `mostly-accurate`, anything else becomes `accurate`. The claim moves
+    between two verdict lists, which re-paginates both: the costliest common edit."""
+    claims = sorted((Path(corpus_dir) / "content" / "claims").glob("*.md"))
+    if not claims:
+        raise FileNotFoundError(f"no claims in {corpus_dir}/content/claims")
+    path = claims[n % len(claims)]
+    text = path.read_text(encoding="utf-8")
+    match = re.search(r"^verdict: *(\S+)$", text, re.M)
+    if match is None:
+        raise ValueError(f"{path} has no verdict line")
+    new = "mostly-accurate" if match.group(1) == "accurate" else "accurate"
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text[:match.start(1)] + new + text[match.end(1):])
+    return path
+
+
 def _revision_line(k: int) -> str:
     words = _WORDS[(k * 7) % 50:(k * 7) % 50 + 6]
     return f"Editorial revision {k}: the notes were checked again ({' '.join(words)})."

@@ -37,7 +37,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from generate_corpus import edit_one_claim, generate  # noqa: E402
+from generate_corpus import edit_one_claim, edit_one_verdict, generate  # noqa: E402
 
 BUILT = re.compile(r"(?:Built |is up to date \()([\d,]+) pages")
 RENDERED = re.compile(r"\(([\d,]+) rendered")
@@ -126,18 +126,22 @@ def inprocess_child(corpus: Path, runs: int) -> int:
         builder = Builder(config, preview=True, base_url="http://127.0.0.1:8000/")
         builder.remember(builder.build())
         first = time.perf_counter() - started
-        times = []
-        for _ in range(runs):
-            path = edit_one_claim(corpus, 1)
+        times: dict[str, list[float]] = {"body": [], "verdict": []}
+        for edit, kind in [(edit_one_claim, "body")] * runs + [(edit_one_verdict, "verdict")] * runs:
+            path = edit(corpus, 1)
             started = time.perf_counter()
             result = builder.build({str(path)})
             builder.remember(result)
-            times.append((time.perf_counter() - started) * 1000)
+            times[kind].append((time.perf_counter() - started) * 1000)
+            if not result.patched:
+                raise RuntimeError(f"the {kind} edit took the full build")
     except Exception as exc:  # report, do not crash the benchmark
         print(json.dumps({"status": "error", "reason": f"{type(exc).__name__}: {exc}"}))
         return 0
     print(json.dumps({"status": "ok", "first_build_s": round(first, 3),
-                      "rebuild_ms": [round(t, 1) for t in times], "median_ms": median(times)}))
+                      "rebuild_ms": [round(t, 1) for t in times["body"]], "median_ms": median(times["body"]),
+                      "verdict_ms": [round(t, 1) for t in times["verdict"]],
+                      "verdict_median_ms": median(times["verdict"])}))
     return 0
 
 
@@ -237,6 +241,7 @@ def bench_size(n: int, args: argparse.Namespace) -> dict:
         "warm_s": median([r["seconds"] for r in warm]),
         "edit_s": median([r["seconds"] for r in edit]),
         "inprocess_edit_ms": result["inprocess_edit"].get("median_ms"),
+        "inprocess_verdict_ms": result["inprocess_edit"].get("verdict_median_ms"),
         "peak_rss_mib": max((r["max_rss_mib"] for r in all_runs), default=None),
         "pages": next((r["pages"] for r in reversed(all_runs) if r["pages"]), None),
         "files": next((r["files"] for r in reversed(all_runs) if r["files"]), None),
@@ -251,8 +256,8 @@ def bench_size(n: int, args: argparse.Namespace) -> dict:
 
 def table(results: list[dict]) -> str:
     base = next((r for r in results if r.get("cold_s")), None)
-    head = ["N", "cold s", "warm s", "edit s", "in-proc edit ms", "peak RSS MiB", "pages", "cold ratio",
-            "CPU s cold/warm/edit"]
+    head = ["N", "cold s", "warm s", "edit s", "in-proc edit ms", "in-proc verdict ms", "peak RSS MiB",
+            "pages", "cold ratio", "CPU s cold/warm/edit"]
     rows = [head]
 
     def f(value: float | None, fmt: str) -> str:
@@ -263,7 +268,7 @@ def table(results: list[dict]) -> str:
                  if base and r.get("cold_s") else "n/a")
         rows.append([f"{r['n']:,}", f(r.get("cold_s"), ".2f"), f(r.get("warm_s"), ".2f"),
                      f(r.get("edit_s"), ".2f"), f(r.get("inprocess_edit_ms"), ".1f"),
-                     f(r.get("peak_rss_mib"), ".0f"), f(r.get("pages"), ","), ratio,
+                     f(r.get("inprocess_verdict_ms"), ".1f"), f(r.get("peak_rss_mib"), ".0f"), f(r.get("pages"), ","), ratio,
                      "/".join(f(r.get(k), ".1f") for k in ("cold_cpu_s", "warm_cpu_s", "edit_cpu_s"))])
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |" for row in rows]

@@ -18,7 +18,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import SiteDir, Output, stage
+from conftest import SiteDir, Output, stage, stage_sample
 from factsite.errors import BuildFailed
 from factsite.pipeline import Builder
 
@@ -565,3 +565,74 @@ def test_base_url_override_changes_every_internal_link(site: SiteDir, tmp_path: 
     assert site.cli("build", "--config", "site_config.yaml", "--output", str(out)).code == 0
     home = Output(out).soup("/")
     assert home.find("a", class_="brand")["href"] == "/"
+
+
+# claim edits on the sample site that re-link the claim (another speaker, event, source
+# list or tag set): the preview draws them on its last site (patch.ClaimPatch)
+RELINKS = {
+    "another speaker": ("speaker: alexander-botsan-kharchenko", "speaker: sergey-lavrov"),
+    "another event": ("event: north-kosovo-barricades-2022", "event: north-kosovo-unrest-2023"),
+    "no event": ("event: north-kosovo-barricades-2022\n", ""),
+    "one source fewer": (
+        '  - source: tanjug-2022-12-22-serbs-you-can-count-on-russia\n'
+        '    wording: "People in Serbia know that they can always rely on Russia."\n', ""),
+    "a new tag and one gone": ('tags: ["Russia–Serbia relations", "Northern Kosovo"]',
+                               'tags: ["Russia–Serbia relations", "Ambassadors"]'),
+    "said much earlier": ("said: 2022-12-21", "said: 2021-01-05"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(RELINKS))
+def test_preview_relinked_claim_equals_clean_preview_build(tmp_path: Path, change: str):
+    site = stage_sample(tmp_path)
+    claim = site.root / "content/claims/serbia-can-rely-on-russia.md"
+    builder = Builder(site.config, preview=True)
+    builder.remember(builder.build())
+    old, new = RELINKS[change]
+    edit(claim, old, new)
+    result = builder.build({str(claim)})
+    builder.remember(result)
+    assert result.patched, "the claim edit took the full build"
+    fresh = Builder(site.config, preview=True).build()
+    assert sorted(result.files) == sorted(fresh.files)
+    stale = [name for name in fresh.files if result.files[name] != fresh.files[name]]
+    assert stale == [], f"after '{change}', the preview differs from a clean build"
+    # and a second edit on the patched site (the memo and search records it kept) too
+    edit(claim, "verdict: opinion", "verdict: misleading")
+    result = builder.build({str(claim)})
+    builder.remember(result)
+    assert result.patched
+    fresh = Builder(site.config, preview=True).build()
+    assert [n for n in fresh.files if result.files.get(n) != fresh.files[n]] == []
+    assert sorted(result.files) == sorted(fresh.files)
+
+
+def test_preview_claim_edit_with_a_problem_takes_the_full_build_and_reports_it(tmp_path: Path):
+    site = stage_sample(tmp_path)
+    claim = site.root / "content/claims/serbia-can-rely-on-russia.md"
+    builder = Builder(site.config, preview=True)
+    builder.remember(builder.build())
+    edit(claim, "speaker: alexander-botsan-kharchenko", "speaker: alexander-botsan")
+    with pytest.raises(BuildFailed) as failed:
+        builder.build({str(claim)})
+    assert [p.message for p in failed.value.problems.errors] == ["unknown speaker `alexander-botsan`"]
+
+
+def test_preview_claim_edit_redraws_other_events_that_show_its_sources(tmp_path: Path):
+    """An event's page shows its sources' cards with how many claims cite each: dropping a
+    source from a claim changes that count on every event whose claims cite the source."""
+    site = stage_sample(tmp_path)
+    moved = site.root / "content/claims/close-coordination-with-belgrade.md"
+    claim = site.root / "content/claims/serbia-can-rely-on-russia.md"
+    builder = Builder(site.config, preview=True)
+    builder.remember(builder.build())
+    edit(moved, "event: north-kosovo-barricades-2022", "event: north-kosovo-unrest-2023")
+    edit(claim, *RELINKS["one source fewer"])
+    for path in (moved, claim):  # one save each, as an editor makes them
+        result = builder.build({str(path)})
+        builder.remember(result)
+        assert result.patched
+    changed, files = list(result.changed), result.files  # (a failing assert prints no model)
+    fresh = Builder(site.config, preview=True).build().files
+    assert "events/north-kosovo-unrest-2023/index.html" in changed
+    assert [n for n in fresh if files.get(n) != fresh[n]] == []
