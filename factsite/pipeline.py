@@ -142,7 +142,7 @@ class Builder:
         self.caches = caches if caches is not None else Caches()
         self._md: tuple[bool, Any] | None = None
         # the search index: (what it shows, reduced to a key or None if not known; its bytes)
-        self._search: tuple[int | None, bytes, SearchIndex] | None = None
+        self._search: tuple[int | None, bytes, SearchIndex | None] | None = None
         self._files: dict[str, bytes] = {}  # the last good site's files (the preview)
         self._env: tuple[str, jinja2.Environment] | None = None
         # the last good site, for the preview server: path -> (digest, bytes)
@@ -327,7 +327,7 @@ class Builder:
                 table.pop(gone, None)
             result.changed.append(gone)
         if search_stale is not None and self._search is not None:
-            index = self._search[2]
+            index = self._search[2] or SearchIndex()
             data = index.build(last.site, search_stale)
             self._search = (None, data, index)  # the next full build works its key out again
             if files.get("search/index.json") != data:
@@ -439,7 +439,8 @@ class Builder:
                           for e in group)))
         if self._search is None or self._search[0] != key:
             index = SearchIndex()
-            self._search = (key, index.build(site), index)
+            # only the preview edits claims into a built site; a CLI build keeps no records
+            self._search = (key, index.build(site), None if self.persistent else index)
         return self._search[1]
 
     def remember(self, result: BuildResult) -> None:
