@@ -23,7 +23,7 @@ from typing import Any
 from .cache import Caches
 from .errors import Problems, display_path
 from .loading import RawEntry, read_entry
-from .model import Claim, Entry, Event, Page, Site, Source, Speaker, Tag
+from .model import Claim, Entry, Event, Page, Site, Speaker
 from .pages import Group
 from .validate import ClaimLinker, check_fields, claim_order, link_claims, tag_order
 
@@ -49,49 +49,43 @@ def entries_by_path(site: Site) -> dict[str, Entry]:
             for e in group}
 
 
-def body_edits(by_path: dict[str, Entry], changed: set[str], cwd: Path) -> list[BodyEdit] | None:
-    """The changes as body edits, or None if any of them needs the full build."""
-    edits = []
+# an edited file: the model object it made last time, the file as read now, its stamp
+Reread = tuple[Entry, RawEntry, tuple[int, int]]
+
+
+def reread(by_path: dict[str, Entry], changed: set[str], cwd: Path) -> list[Reread] | None:
+    """Every changed file read again, or None if one of them is not an existing entry of a
+    patchable kind that reads without any problem and keeps its slug."""
+    reads = []
     for path in sorted(changed):
         kind = os.path.basename(os.path.dirname(path))
         entry = by_path.get(display_path(Path(path), cwd))
         if kind not in _PATCHABLE or not path.endswith(".md") or entry is None \
                 or not isinstance(entry, _PATCHABLE[kind]) or os.path.islink(path):
             return None
-        read = _reread(kind, path, entry)
-        if read is None or read[0].meta_digest != entry.meta_digest \
-                or read[0].body_line != entry.body_line:
+        found = Problems()
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None  # deleted: the lists change
+        raw = read_entry(kind, Path(path), entry.source_path, found)
+        if raw is None or found.items or raw.slug != entry.slug:
             return None
-        edits.append(BodyEdit(entry, *read))
-    return edits
+        reads.append((entry, raw, (info.st_mtime_ns, info.st_size)))
+    return reads
 
 
-def _reread(kind: str, path: str, entry: Entry) -> tuple[RawEntry, tuple[int, int]] | None:
-    """The file read again, if it reads without any problem and keeps its slug."""
-    found = Problems()
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None  # deleted: the lists change
-    raw = read_entry(kind, Path(path), entry.source_path, found)
-    if raw is None or found.items or raw.slug != entry.slug:
+def body_edits(reads: list[Reread]) -> list[BodyEdit] | None:
+    """The changes as body edits, or None if any of them changed more than its body."""
+    if any(raw.meta_digest != entry.meta_digest or raw.body_line != entry.body_line
+           for entry, raw, _ in reads):
         return None
-    return raw, (info.st_mtime_ns, info.st_size)
+    return [BodyEdit(*read) for read in reads]
 
 
-def claim_edits(by_path: dict[str, Entry], changed: set[str], cwd: Path) -> list[tuple[Claim, RawEntry, tuple[int, int]]] | None:
-    """The changes as edits of existing claims (old claim, file as read now, stamp), or None."""
-    edits = []
-    for path in sorted(changed):
-        entry = by_path.get(display_path(Path(path), cwd))
-        if os.path.basename(os.path.dirname(path)) != "claims" or not path.endswith(".md") \
-                or not isinstance(entry, Claim) or os.path.islink(path):
-            return None
-        read = _reread("claims", path, entry)
-        if read is None:
-            return None
-        edits.append((entry, *read))
-    return edits
+def claim_edits(reads: list[Reread]) -> list[Reread] | None:
+    """The changes as edits of claims' front matter, or None if another kind changed."""
+    return reads if all(isinstance(entry, Claim) for entry, _, _ in reads) else None
 
 
 class ClaimPatch:
@@ -113,12 +107,13 @@ class ClaimPatch:
             values = record[0]
         return list(values["tags"] or [])
 
-    def prepare(self, edits: list[tuple[Claim, RawEntry, tuple[int, int]]]) -> bool:
+    def prepare(self, edits: list[Reread]) -> bool:
         """Check and link each edited claim; False if any has a problem or is not a plain
         edit (a draft leaving the built site). Nothing of the site is changed."""
         found = Problems()
         names: dict[Claim, list[str]] = {}
         for old, raw, _stamp in edits:
+            assert isinstance(old, Claim)
             values, problems = check_fields(raw, self.caches)
             if problems or (values["draft"] and not self.preview):
                 return False
@@ -157,8 +152,7 @@ class ClaimPatch:
         speakers = {c.speaker for c in touched if c.speaker is not None}
         events = {c.event for c in touched if c.event is not None}
         sources = {a.source for c in touched for a in c.appearances}
-        tags_by_slug = {t.slug: t for t in site.tags}
-        tags_by_slug.update((slug, tag) for slug, tag in self.linker.tags.items() if slug not in tags_by_slug)
+        tags_by_slug = self.linker.tags  # the site's tags, and any the edits made
         tags = {tags_by_slug[t.slug] for c in touched for t in c.tags}
         renamed = set()
         for tag in tags:

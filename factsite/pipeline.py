@@ -34,7 +34,7 @@ from .output import (OutputError, Previous, Staging, WriteStats, Written, build_
 from .parallel import MIN_ITEMS
 from .parallel import map_items
 from .pages import Group, all_pages, own_page, plan_groups, sitemap
-from .patch import ClaimPatch, body_edits, claim_edits, entries_by_path
+from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path, reread
 from .render import PageSpec, Renderer, make_environment
 from .structured import SearchIndex
 from .urls import page_file
@@ -252,10 +252,20 @@ class Builder:
         assert last is not None
         if last.by_path is None:
             last.by_path = entries_by_path(last.site)
-        edits = body_edits(last.by_path, changed, Path.cwd())
+        reads = reread(last.by_path, changed, Path.cwd())
+        if not reads:
+            return None
+        edits = body_edits(reads)
         if edits:
             return self._patch_bodies(last, edits)
-        return self._patch_claims(last, changed)
+        claims = claim_edits(reads)
+        return self._patch_claims(last, claims) if claims else None
+
+    def _keep_reads(self, reads: list[tuple[Any, Any]]) -> None:
+        """The file cache learns the files a patch read (raw entry, stamp), as the full
+        build's reading would."""
+        for raw, stamp in reads:
+            self.caches.files[str(raw.path)] = (stamp, raw, [])
 
     def _patch_bodies(self, last: _LastSite, edits: list[Any]) -> BuildResult:
         """Body-only edits: each entry's own page is drawn again, nothing else."""
@@ -263,20 +273,17 @@ class Builder:
         self._last = None  # the model is being changed: if anything fails, rebuild it whole
         for edit in edits:
             edit.apply()
-            self.caches.files[str(edit.raw.path)] = (edit.stamp, edit.raw, [])
+        self._keep_reads([(edit.raw, edit.stamp) for edit in edits])
         result = self._redraw(last, [own_page(last.site, edit.entry) for edit in edits], set())
         self._last = last
         result.seconds = time.perf_counter() - started
         return result
 
-    def _patch_claims(self, last: _LastSite, changed: set[str]) -> BuildResult | None:
+    def _patch_claims(self, last: _LastSite, edits: list[Reread]) -> BuildResult | None:
         """Claims whose front matter changed: re-linked, and the page groups that show them
         planned and drawn again where their deps changed."""
         started = time.perf_counter()
         assert last.by_path is not None
-        edits = claim_edits(last.by_path, changed, Path.cwd())
-        if not edits:
-            return None
         patch = ClaimPatch(last.site, self.caches, self.preview)
         if not patch.prepare(edits):
             return None
@@ -284,8 +291,7 @@ class Builder:
         redo, stale, changed_entries = patch.apply()
         for new in patch.new.values():
             last.by_path[new.source_path] = new
-        for _old, raw, stamp in edits:
-            self.caches.files[str(raw.path)] = (stamp, raw, [])
+        self._keep_reads([(raw, stamp) for _old, raw, stamp in edits])
         groups = plan_groups(last.site, keep=last.groups, redo=redo)
         replanned = [key for key in groups if key in redo or key not in last.groups]
         before = {page_file(spec.path) for key in [*replanned, *(k for k in last.groups if k not in groups)]
