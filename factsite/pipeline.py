@@ -33,7 +33,7 @@ from .output import (OutputError, Previous, Staging, WriteStats, Written, build_
                      check_output_dir)
 from .parallel import MIN_ITEMS
 from .parallel import map_items
-from .pages import Group, all_pages, own_page, plan_groups, sitemap
+from .pages import Group, all_pages, own_page, plan_groups, replan, sitemap
 from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path, reread
 from .render import PageSpec, Renderer, make_environment
 from .structured import SearchIndex
@@ -127,6 +127,8 @@ class _LastSite:
     global_key: str
     renderer: Renderer
     groups: dict[Group, list[PageSpec]]  # the plan, by group (pages.py)
+    sitemap: PageSpec  # the sitemap's spec, planned again only when a page's address or date changed
+    pages: int  # how many pages the plan has
     by_path: dict[str, Entry] | None = None
 
 
@@ -145,7 +147,7 @@ class Builder:
         self._search: tuple[int | None, bytes, SearchIndex | None] | None = None
         self._files: dict[str, bytes] = {}  # the last good site's files (the preview)
         self._env: tuple[str, jinja2.Environment] | None = None
-        # the last good site, for the preview server: path -> (digest, bytes)
+        # the last good site's pages (the preview): path -> (digest, bytes), to reuse unchanged ones
         self.memory: dict[str, tuple[str, bytes]] = {}
         self._last: _LastSite | None = None
 
@@ -292,22 +294,36 @@ class Builder:
         for new in patch.new.values():
             last.by_path[new.source_path] = new
         self._keep_reads([(raw, stamp) for _old, raw, stamp in edits])
-        groups = plan_groups(last.site, keep=last.groups, redo=redo)
-        replanned = [key for key in groups if key in redo or key not in last.groups]
-        before = {page_file(spec.path) for key in [*replanned, *(k for k in last.groups if k not in groups)]
-                  for spec in last.groups.get(key, ())}
+        if patch.in_place:
+            groups, same_sitemap = replan(last.site, last.groups, redo, patch.new)
+            # (a renamed tag puts its claims' own pages in `redo`: the edited ones as new claims)
+            replanned = list(redo | {("own", new) for new in patch.new.values()})
+            replaced_before = [key for key in redo if key in last.groups] + [("own", old) for old in patch.new]
+        else:
+            groups, same_sitemap = plan_groups(last.site, keep=last.groups, redo=redo), False
+            replanned = [key for key in groups if key in redo or key not in last.groups]
+            replaced_before = [key for key in last.groups if key in redo or key not in groups]
+        before = {page_file(spec.path) for key in replaced_before for spec in last.groups[key]}
+        planned = [spec for key in replanned for spec in groups[key]]
+        last.pages += len(planned) - sum(len(last.groups[key]) for key in replaced_before)
+        gone = before - {page_file(spec.path) for spec in planned}
+        # a spec kept from the last plan (see pages.paginate) is a page known to be unchanged
+        kept = {id(spec) for key in replanned for spec in last.groups.get(key, ())}
+        specs = [spec for spec in planned if id(spec) not in kept]
+        if not same_sitemap:
+            last.sitemap = sitemap(groups)
+            specs.append(last.sitemap)
         last.groups = groups
         last.renderer.forget(changed_entries)  # their cards may show old counts or names
-        result = self._redraw(last, [spec for key in replanned for spec in groups[key]] + [sitemap(groups)],
-                              before, search_stale={c.url for c in stale})
+        result = self._redraw(last, specs, gone, search_stale={c.slug for c in stale})
         self._last = last
         result.seconds = time.perf_counter() - started
         return result
 
-    def _redraw(self, last: _LastSite, specs: list[PageSpec], before: set[str],
+    def _redraw(self, last: _LastSite, specs: list[PageSpec], gone: set[str],
                 search_stale: set[str] | None = None) -> BuildResult:
         """Draw the pages of `specs` whose deps changed onto the last site's files; the
-        pages in `before` but no longer planned are gone."""
+        pages in `gone` are no longer planned."""
         problems = Problems(list(last.problems))
         result = BuildResult(last.config, last.site, problems, patched=True)
         files = dict(self._files)
@@ -328,10 +344,10 @@ class Builder:
             self.memory[target] = (hashed, data)
             files[target] = data
             result.rendered += 1
-        for gone in before - {page_file(spec.path) for spec in specs}:
+        for path in sorted(gone):
             for table in (files, self.memory, self.caches.pages):
-                table.pop(gone, None)
-            result.changed.append(gone)
+                table.pop(path, None)
+            result.changed.append(path)
         if search_stale is not None and self._search is not None:
             index = self._search[2] or SearchIndex()
             data = index.build(last.site, search_stale)
@@ -339,10 +355,9 @@ class Builder:
             if files.get("search/index.json") != data:
                 result.changed.append("search/index.json")
                 files["search/index.json"] = data
-                self.memory["search/index.json"] = (digest(data), data)
         self._files = files
         result.files = files
-        result.pages = sum(len(g) for g in last.groups.values()) + 2
+        result.pages = last.pages
         return result
 
     def _build(self, changed: set[str] | None,
@@ -387,7 +402,8 @@ class Builder:
             seen.add(path)
         with result.phase("plan"):
             groups = plan_groups(site)
-            specs = all_pages(groups)
+            site_map = sitemap(groups)
+            specs = all_pages(groups, site_map)
             todo = self._stale_pages(specs, global_key, seen, staging, emit, problems)
         pages_cache = self.caches.pages
         fill = self._markdown(config)
@@ -432,7 +448,8 @@ class Builder:
             del pages_cache[stale]
         result.pages = len(specs)
         if staging is None:
-            self._last = _LastSite(config, site, list(problems.items), global_key, renderer, groups)
+            self._last = _LastSite(config, site, list(problems.items), global_key, renderer, groups,
+                                   site_map, len(specs))
         result.seconds = time.perf_counter() - started
         return result
 
@@ -454,9 +471,8 @@ class Builder:
         if result.patched:
             return  # `_patch` updated the memory itself
         self._files = {path: data for path, data in result.files.items() if isinstance(data, bytes)}
-        self.memory = {path: (self.caches.pages[path][1] if path in self.caches.pages else digest(data),
-                              data)
-                       for path, data in result.files.items() if isinstance(data, bytes)}
+        pages = self.caches.pages
+        self.memory = {path: (pages[path][1], data) for path, data in self._files.items() if path in pages}
 
 
 def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | None = None,

@@ -95,28 +95,28 @@ def search_record(entry: Any) -> str:
 
 class SearchIndex:
     """The index of every claim, speaker, event and source for the search page, kept
-    record by record (by URL) for one model, so that after a claim edit in the preview
-    only that claim's record is made again (`stale`)."""
+    record by record for one model, so that after a claim edit in the preview only that
+    claim's record is made again (`stale`). Records are kept encoded: the index is ~4.5 MB
+    at 10,000 claims, and encoding it whole took longer than joining it."""
 
     def __init__(self) -> None:
-        self.records: dict[str, str] = {}
-        self.others: str | None = None  # speakers, events and sources: a claim edit keeps them
-
-    def _record(self, entry: Any) -> str:
-        found = self.records.get(entry.url)
-        if found is None:
-            found = self.records[entry.url] = search_record(entry)
-        return found
+        self.claims: dict[str, bytes] = {}  # by slug
+        self.others: bytes | None = None  # speakers, events and sources: a claim edit keeps them
 
     def build(self, site: Site, stale: set[str] = frozenset()) -> bytes:  # type: ignore[assignment]
-        for url in stale:
-            self.records.pop(url, None)
+        """The index's bytes; `stale` are the slugs of claims whose records changed."""
+        records = self.claims
+        for slug in stale:
+            records.pop(slug, None)
         if self.others is None:
-            self.others = ",".join(self._record(e) for group in (site.speakers, site.events, site.sources)
-                                   for e in group)
-        parts = [self._record(c) for c in site.claims]
+            self.others = b",".join(search_record(e).encode() for group in (site.speakers, site.events,
+                                                                             site.sources) for e in group)
+        parts = []
+        for claim in site.claims:
+            found = records.get(claim.slug)
+            if found is None:
+                found = records[claim.slug] = search_record(claim).encode()
+            parts.append(found)
         if self.others:
             parts.append(self.others)
-        return ('{"fields":["kind","url","title","detail","extra"],"records":[' + ",".join(parts)
-                + "]}").encode("utf-8")
-
+        return b'{"fields":["kind","url","title","detail","extra"],"records":[' + b",".join(parts) + b"]}"

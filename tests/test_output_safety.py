@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+from xml.etree import ElementTree
 from typing import Callable
 
 import pytest
 
-from conftest import SiteDir, Output, stage, stage_sample
+from conftest import REPO, SiteDir, Output, stage, stage_sample
 from factsite.errors import BuildFailed
 from factsite.pipeline import Builder
 
@@ -636,3 +639,62 @@ def test_preview_claim_edit_redraws_other_events_that_show_its_sources(tmp_path:
     fresh = Builder(site.config, preview=True).build().files
     assert "events/north-kosovo-unrest-2023/index.html" in changed
     assert [n for n in fresh if files.get(n) != fresh[n]] == []
+
+
+@pytest.fixture(scope="module")
+def paginated(tmp_path_factory) -> Path:
+    """A generated site of 160 claims (bench/generate_corpus.py): lists of several pages,
+    and a site feed that shows 50 of the claims."""
+    root = tmp_path_factory.mktemp("paginated") / "site"
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate_corpus.py"), "--claims", "160",
+                    "--out", str(root)], check=True, capture_output=True)
+    return root
+
+
+def _set_field(path: Path, name: str, value: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    match = re.search(rf"^{name}: *(.+)$", text, re.M)
+    assert match, (path, name)
+    path.write_text(text[:match.start(1)] + value + text[match.end(1):], encoding="utf-8")
+
+
+def test_preview_claim_edits_on_a_paginated_site_equal_clean_builds(paginated: Path):
+    """An edit that leaves every claim in its place keeps the list pages, feeds and sitemap
+    that do not show what changed (pages.replan); the site is still what a clean build gives.
+    One claim outside the site's feed and one in it, edited in turn on one builder."""
+    config = paginated / "site_config.yaml"
+    builder = Builder(config, preview=True)
+    first = builder.build()
+    builder.remember(first)
+    atom = "{http://www.w3.org/2005/Atom}"
+    in_feed = {link.get("href").rstrip("/").rsplit("/", 1)[-1]
+               for link in ElementTree.fromstring(first.files["feed.xml"]).iter(f"{atom}link")
+               if "/claims/" in link.get("href", "")}
+    # claims without an `updated` date: their `reviewed` date is the feeds' and sitemap's
+    claims = [p for p in sorted((paginated / "content" / "claims").glob("*.md"))
+              if "\nupdated:" not in p.read_text(encoding="utf-8")]
+    quiet = next(p for p in claims if p.stem not in in_feed)
+    featured = next(p for p in claims if p.stem in in_feed)
+
+    def said(path: Path) -> str:
+        return re.search(r"^said: *(\S+)$", path.read_text(encoding="utf-8"), re.M).group(1)
+    steps = [(quiet, "verdict", "accurate", {"feed.xml": False, "sitemap.xml": False}),
+             (quiet, "verdict", "misleading", {"feed.xml": False}),
+             (quiet, "reviewed", said(quiet), {"feed.xml": False, "sitemap.xml": True}),
+             (featured, "verdict", "opinion", {"feed.xml": True, "sitemap.xml": False}),
+             (featured, "reviewed", said(featured), {"feed.xml": True, "sitemap.xml": True})]
+    saved = {p: p.read_bytes() for p in (quiet, featured)}
+    try:
+        for path, name, value, expect in steps:
+            _set_field(path, name, value)
+            result = builder.build({str(path)})
+            builder.remember(result)
+            assert result.patched, f"{path.stem} {name}: the full build was taken"
+            changed, files = set(result.changed), result.files  # (a failing assert prints no model)
+            fresh = Builder(config, preview=True).build().files
+            assert sorted(files) == sorted(fresh)
+            assert [n for n in fresh if files[n] != fresh[n]] == [], f"{path.stem} {name} = {value}"
+            assert {n: n in changed for n in expect} == expect
+    finally:
+        for path, data in saved.items():
+            path.write_bytes(data)
