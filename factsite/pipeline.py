@@ -33,7 +33,7 @@ from .output import (OutputError, Previous, Staging, WriteStats, Written, build_
                      check_output_dir)
 from .parallel import MIN_ITEMS
 from .parallel import map_items
-from .pages import Group, all_pages, own_page, plan_groups, replan, sitemap
+from .pages import Group, SiteMap, all_pages, own_page, plan_groups, replan
 from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path, reread
 from .render import PageSpec, Renderer, make_environment
 from .structured import SearchIndex
@@ -127,7 +127,7 @@ class _LastSite:
     global_key: str
     renderer: Renderer
     groups: dict[Group, list[PageSpec]]  # the plan, by group (pages.py)
-    sitemap: PageSpec  # the sitemap's spec, planned again only when a page's address or date changed
+    sitemap: SiteMap  # updated in place by an edit that keeps every page's address
     pages: int  # how many pages the plan has
     by_path: dict[str, Entry] | None = None
 
@@ -295,12 +295,13 @@ class Builder:
             last.by_path[new.source_path] = new
         self._keep_reads([(raw, stamp) for _old, raw, stamp in edits])
         if patch.in_place:
-            groups, same_sitemap = replan(last.site, last.groups, redo, patch.new)
+            groups, moved = replan(last.site, last.groups, redo, patch.new)
+            site_map = last.sitemap.update(groups, moved)
             # (a renamed tag puts its claims' own pages in `redo`: the edited ones as new claims)
             replanned = list(redo | {("own", new) for new in patch.new.values()})
             replaced_before = [key for key in redo if key in last.groups] + [("own", old) for old in patch.new]
         else:
-            groups, same_sitemap = plan_groups(last.site, keep=last.groups, redo=redo), False
+            groups, site_map = plan_groups(last.site, keep=last.groups, redo=redo), None
             replanned = [key for key in groups if key in redo or key not in last.groups]
             replaced_before = [key for key in last.groups if key in redo or key not in groups]
         before = {page_file(spec.path) for key in replaced_before for spec in last.groups[key]}
@@ -310,9 +311,13 @@ class Builder:
         # a spec kept from the last plan (see pages.paginate) is a page known to be unchanged
         kept = {id(spec) for key in replanned for spec in last.groups.get(key, ())}
         specs = [spec for spec in planned if id(spec) not in kept]
-        if not same_sitemap:
-            last.sitemap = sitemap(groups)
-            specs.append(last.sitemap)
+        if site_map is None:  # (a page added or gone: the sitemap files may be more or fewer)
+            old_files = {page_file(spec.path) for spec in last.sitemap.specs}
+            last.sitemap = SiteMap.of(groups)
+            gone |= old_files - {page_file(spec.path) for spec in last.sitemap.specs}
+            last.pages += len(last.sitemap.specs) - len(old_files)
+        if site_map is not False:
+            specs += last.sitemap.specs
         last.groups = groups
         last.renderer.forget(changed_entries)  # their cards may show old counts or names
         result = self._redraw(last, specs, gone, search_stale={c.slug for c in stale})
@@ -402,7 +407,7 @@ class Builder:
             seen.add(path)
         with result.phase("plan"):
             groups = plan_groups(site)
-            site_map = sitemap(groups)
+            site_map = SiteMap.of(groups)
             specs = all_pages(groups, site_map)
             todo = self._stale_pages(specs, global_key, seen, staging, emit, problems)
         pages_cache = self.caches.pages

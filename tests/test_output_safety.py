@@ -22,6 +22,7 @@ from typing import Callable
 import pytest
 
 from conftest import REPO, SiteDir, Output, stage, stage_sample
+from factsite import pages
 from factsite.errors import BuildFailed
 from factsite.pipeline import Builder
 
@@ -658,10 +659,14 @@ def _set_field(path: Path, name: str, value: str) -> None:
     path.write_text(text[:match.start(1)] + value + text[match.end(1):], encoding="utf-8")
 
 
-def test_preview_claim_edits_on_a_paginated_site_equal_clean_builds(paginated: Path):
+@pytest.mark.parametrize("sitemap_size", [pages.SITEMAP_SIZE, 100])
+def test_preview_claim_edits_on_a_paginated_site_equal_clean_builds(paginated: Path, monkeypatch,
+                                                                    sitemap_size: int):
     """An edit that leaves every claim in its place keeps the list pages, feeds and sitemap
     that do not show what changed (pages.replan); the site is still what a clean build gives.
-    One claim outside the site's feed and one in it, edited in turn on one builder."""
+    One claim outside the site's feed and one in it, edited in turn on one builder; with one
+    sitemap, and with an index of sitemaps of 100 addresses."""
+    monkeypatch.setattr(pages, "SITEMAP_SIZE", sitemap_size)
     config = paginated / "site_config.yaml"
     builder = Builder(config, preview=True)
     first = builder.build()
@@ -678,11 +683,11 @@ def test_preview_claim_edits_on_a_paginated_site_equal_clean_builds(paginated: P
 
     def said(path: Path) -> str:
         return re.search(r"^said: *(\S+)$", path.read_text(encoding="utf-8"), re.M).group(1)
-    steps = [(quiet, "verdict", "accurate", {"feed.xml": False, "sitemap.xml": False}),
+    steps = [(quiet, "verdict", "accurate", {"feed.xml": False, "sitemap": False}),
              (quiet, "verdict", "misleading", {"feed.xml": False}),
-             (quiet, "reviewed", said(quiet), {"feed.xml": False, "sitemap.xml": True}),
-             (featured, "verdict", "opinion", {"feed.xml": True, "sitemap.xml": False}),
-             (featured, "reviewed", said(featured), {"feed.xml": True, "sitemap.xml": True})]
+             (quiet, "reviewed", said(quiet), {"feed.xml": False, "sitemap": True}),
+             (featured, "verdict", "opinion", {"feed.xml": True, "sitemap": False}),
+             (featured, "reviewed", said(featured), {"feed.xml": True, "sitemap": True})]
     saved = {p: p.read_bytes() for p in (quiet, featured)}
     try:
         for path, name, value, expect in steps:
@@ -694,7 +699,83 @@ def test_preview_claim_edits_on_a_paginated_site_equal_clean_builds(paginated: P
             fresh = Builder(config, preview=True).build().files
             assert sorted(files) == sorted(fresh)
             assert [n for n in fresh if files[n] != fresh[n]] == [], f"{path.stem} {name} = {value}"
-            assert {n: n in changed for n in expect} == expect
+            sitemaps = {n for n in changed if n.startswith("sitemap")}  # sitemap.xml, sitemaps/*
+            shown = changed | ({"sitemap"} if sitemaps else set())
+            assert {n: n in shown for n in expect} == expect
+            if sitemap_size == 100 and name == "reviewed":  # one file of the index has the page
+                assert len(sitemaps - {"sitemap.xml"}) == 1, sitemaps
+    finally:
+        for path, data in saved.items():
+            path.write_bytes(data)
+
+
+def test_a_large_site_has_a_sitemap_index_of_every_page(paginated: Path, monkeypatch):
+    """Past SITEMAP_SIZE pages, sitemap.xml is an index of sitemap files: together they list
+    what one sitemap lists, in the same order, and each is dated by its newest page."""
+    config = paginated / "site_config.yaml"
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+    def parse(data: bytes) -> ElementTree.Element:
+        return ElementTree.fromstring(data)
+
+    one = Builder(config).build().files
+    root = parse(one["sitemap.xml"])
+    assert root.tag == f"{ns}urlset"
+    every = [(u.findtext(f"{ns}loc"), u.findtext(f"{ns}lastmod")) for u in root.iter(f"{ns}url")]
+    assert len(every) > 300 and not any(name.startswith("sitemaps/") for name in one)
+
+    monkeypatch.setattr(pages, "SITEMAP_SIZE", 100)
+    split = Builder(config).build().files
+    index = parse(split["sitemap.xml"])
+    assert index.tag == f"{ns}sitemapindex"
+    listed = []
+    for number, entry in enumerate(index.iter(f"{ns}sitemap"), 1):
+        loc = entry.findtext(f"{ns}loc")
+        assert loc == f"https://example.org/bench/sitemaps/{number}.xml"
+        part = parse(split[f"sitemaps/{number}.xml"])
+        assert part.tag == f"{ns}urlset"
+        urls = [(u.findtext(f"{ns}loc"), u.findtext(f"{ns}lastmod")) for u in part.iter(f"{ns}url")]
+        assert 0 < len(urls) <= 100
+        assert entry.findtext(f"{ns}lastmod") == max((d for _, d in urls if d), default=None)
+        listed += urls
+    assert listed == every
+    assert sorted(n for n in split if n.startswith("sitemaps/")) == \
+        sorted(f"sitemaps/{n}.xml" for n in range(1, number + 1))
+    assert split["robots.txt"] == one["robots.txt"]  # it names sitemap.xml, index or not
+
+
+def test_preview_verdict_list_gaining_and_losing_a_page_equals_clean_builds(paginated: Path, monkeypatch):
+    """Verdict edits that give a verdict's list one page more, then one fewer: the new page is
+    written and then gone, and the sitemap (an index of small sitemaps here) follows."""
+    monkeypatch.setattr(pages, "SITEMAP_SIZE", 100)
+    config = paginated / "site_config.yaml"
+    per_page = 20
+    claims = sorted((paginated / "content" / "claims").glob("*.md"))
+    verdict_of = {p: re.search(r"^verdict: *(\S+)$", p.read_text(encoding="utf-8"), re.M).group(1)
+                  for p in claims}
+    counts = {v: list(verdict_of.values()).count(v) for v in set(verdict_of.values())}
+    # the verdict fewest edits away from needing one more page
+    target = min(counts, key=lambda v: (per_page - counts[v] % per_page) % per_page)
+    needed = (per_page - counts[target] % per_page) % per_page + 1
+    movers = [p for p in claims if verdict_of[p] != target][:needed]
+    new_page = f"verdicts/{target}/page/{-(-(counts[target] + needed) // per_page)}/index.html"
+    saved = {p: p.read_bytes() for p in movers}
+    builder = Builder(config, preview=True)
+    builder.remember(builder.build())
+    try:
+        for step, path in enumerate([*movers, movers[0]]):
+            _set_field(path, "verdict", target if step < len(movers) else verdict_of[path])
+            result = builder.build({str(path)})
+            builder.remember(result)
+            assert result.patched
+            if step < len(movers) - 1:
+                continue
+            changed, files = set(result.changed), result.files  # (a failing assert prints no model)
+            fresh = Builder(config, preview=True).build().files
+            assert sorted(files) == sorted(fresh)
+            assert [n for n in fresh if files[n] != fresh[n]] == []
+            assert new_page in changed
+            assert (new_page in files) == (step < len(movers))
     finally:
         for path, data in saved.items():
             path.write_bytes(data)
