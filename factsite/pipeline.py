@@ -418,19 +418,32 @@ class Builder:
         if writer is not None:
             writer.prepare()
 
-        def render(job: tuple[PageSpec, str, str]) -> tuple[bytes | Written | Previous | None, list[Any]]:
+        # a site kept to be patched (the preview) takes in the cards its workers drew
+        parent, share_memo = os.getpid(), staging is None
+
+        def render(job: tuple[PageSpec, str, str]) -> tuple[bytes | Written | Previous | None, list[Any], Any]:
             before = len(problems.items)
             fill(job[0])
+            in_worker = share_memo and os.getpid() != parent
+            if in_worker:
+                renderer.record_drawn()
             data = renderer.render(job[0])
+            drawn = renderer.drawn() if in_worker else None
             if data is not None and writer is not None:
                 for key in _BODIES:
                     if (entry := job[0].context.get(key)) is not None:
                         entry.body_html = None
-                return writer.write(job[1], data), problems.items[before:]
-            return data, problems.items[before:]
+                return writer.write(job[1], data), problems.items[before:], drawn
+            return data, problems.items[before:], drawn
 
+        by_url: dict[str, Any] | None = None
         with result.phase("markdown+render+write"):
-            for i, (data, found) in map_items(render, todo):
+            for i, (data, found, drawn) in map_items(render, todo):
+                if drawn:
+                    if by_url is None:
+                        by_url = {e.url: e for group in (site.claims, site.speakers, site.events,
+                                                         site.sources, site.tags, site.pages) for e in group}
+                    renderer.adopt(drawn, by_url)
                 spec, target, fingerprint = todo[i]
                 result.rendered += 1
                 self.caches.dirty = True

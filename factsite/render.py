@@ -6,12 +6,14 @@ template mistake becomes a Problem at the template's own file and line.
 
 from __future__ import annotations
 
+import datetime
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from .config import SiteConfig
 from .errors import Location, Problems, display_path
@@ -75,6 +77,10 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
     return env
 
 
+_PLAIN = (str, int, float, bool, type(None), datetime.date)  # memo arguments that are values
+_SITE = ("site",)  # the site, as a memo argument that another process can take
+
+
 class Memo:
     """`{{ memo(m.claim, c) }}`: a macro's output, drawn once per build for the same
     arguments. A claim's card appears on eight pages or so (lists, its speaker's, its
@@ -89,14 +95,46 @@ class Memo:
 
     def __init__(self) -> None:
         self._table: dict[tuple[Any, ...], Any] = {}
+        # the keys by each of their arguments that is an object (an entry, the site), so
+        # `forget` does not scan 50,000 keys
+        self._keys_of: dict[Any, set[tuple[Any, ...]]] = {}
+        self._drawn: list[tuple[Any, ...]] | None = None  # keys drawn since `take_drawn`, if kept
 
     def reset(self) -> None:
-        self._table = {}
+        self._table, self._keys_of = {}, {}
+        self._drawn = None
+
+    def _put(self, key: tuple[Any, ...], output: Any) -> None:
+        self._table[key] = output
+        for arg in key[1]:
+            if not isinstance(arg, _PLAIN):
+                self._keys_of.setdefault(arg, set()).add(key)
+
+    def record(self) -> None:
+        """Keep the keys of what is drawn from now on, for `take_drawn`."""
+        if self._drawn is None:
+            self._drawn = []
+
+    def take_drawn(self) -> list[tuple[tuple[Any, ...], Any]]:
+        """What was drawn since the last call (while recording), as (key, output)."""
+        keys = self._drawn or []
+        if self._drawn is not None:
+            self._drawn = []
+        return [(key, self._table[key]) for key in keys if key in self._table]
+
+    def adopt(self, drawn: list[tuple[tuple[Any, ...], Any]]) -> None:
+        for key, output in drawn:
+            if key not in self._table:
+                self._put(key, output)
 
     def forget(self, objects: set[Any]) -> None:
         """Drop what was drawn for any of these objects (entries a claim edit changed)."""
-        self._table = {key: value for key, value in self._table.items()
-                       if not any(arg in objects for arg in key[1])}
+        for obj in objects:
+            for key in self._keys_of.pop(obj, ()):
+                self._table.pop(key, None)
+                for arg in key[1]:  # (no key may keep a forgotten entry alive)
+                    if arg is not obj and not isinstance(arg, _PLAIN):
+                        self._keys_of.get(arg, set()).discard(key)
 
     def __call__(self, macro: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -106,7 +144,10 @@ class Memo:
             return macro(*args, **kwargs)
         found = self._table.get(key)
         if found is None:
-            found = self._table[key] = macro(*args, **kwargs)
+            found = macro(*args, **kwargs)
+            self._put(key, found)
+            if self._drawn is not None:
+                self._drawn.append(key)
         return found
 
 
@@ -114,16 +155,83 @@ class Renderer:
     def __init__(self, env: jinja2.Environment, site: Any, problems: Problems):
         self.env, self.site, self.problems = env, site, problems
         self.templates_dir = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
+        self._macros: dict[str, Any] | None = None
         self.forget()  # a new build: a new model, nothing drawn yet
+
+    def _memo(self) -> Memo | None:
+        memo = self.env.globals.get("memo")
+        return memo if isinstance(memo, Memo) else None
 
     def forget(self, objects: set[Any] | None = None) -> None:
         """Drop what `memo()` drew (for `objects` only, if given): the model changed."""
-        memo = self.env.globals.get("memo")
-        if isinstance(memo, Memo):
+        memo = self._memo()
+        if memo is not None:
             if objects is None:
                 memo.reset()
             else:
                 memo.forget(objects)
+
+    def _macros_by_name(self) -> dict[str, Any]:
+        """The macros of macros.html, which the memo keys of cards and headers name."""
+        if self._macros is None:
+            try:
+                module = self.env.get_template("macros.html").module
+            except jinja2.TemplateError:
+                module = None
+            self._macros = {name: value for name, value in vars(module).items()
+                            if isinstance(value, jinja2.runtime.Macro)} if module is not None else {}
+        return self._macros
+
+    # What a forked worker draws with `memo()` can go back to the parent: the preview keeps
+    # its site to redraw after edits, and a verdict edit redraws ~100 list pages of cards
+    # that the parent would otherwise draw afresh (1 ms a page instead of 0.26).
+
+    def record_drawn(self) -> None:
+        """From now on keep what `memo()` draws, for `drawn`."""
+        memo = self._memo()
+        if memo is not None:
+            memo.record()
+
+    def drawn(self) -> list[tuple[Any, ...]]:
+        """What `memo()` drew since the last call, in a form another process of this build
+        takes in (`adopt`): macros of macros.html by name, entries by address, plain values
+        as they are; anything else is left out (the other process draws it if needed)."""
+        memo = self._memo()
+        if memo is None:
+            return []
+        macros = self._macros_by_name()
+        out = []
+        for (macro, args, kwargs), output in memo.take_drawn():
+            name = getattr(macro, "name", None)
+            values = [*args, *(value for _, value in kwargs)]
+            if macros.get(name) is not macro or not all(
+                    isinstance(v, _PLAIN) or v is self.site or isinstance(getattr(v, "url", None), str)
+                    for v in values):
+                continue
+            portable = tuple(_SITE if v is self.site else v if isinstance(v, _PLAIN) else ("entry", v.url)
+                             for v in values)
+            out.append((name, portable[:len(args)], tuple(k for k, _ in kwargs), portable[len(args):],
+                        str(output)))
+        return out
+
+    def adopt(self, drawn: list[tuple[Any, ...]], entries: dict[str, Any]) -> None:
+        """Take in what `drawn` gave in a worker; `entries`: the site's entries by address."""
+        memo = self._memo()
+        if memo is None:
+            return
+        macros = self._macros_by_name()
+        keys = []
+        for name, args, names, values, output in drawn:
+            macro = macros.get(name)
+            try:
+                back = [self.site if v == _SITE else entries[v[1]] if isinstance(v, tuple) else v
+                        for v in (*args, *values)]
+            except KeyError:
+                continue
+            if macro is not None:
+                keys.append(((macro, tuple(back[:len(args)]), tuple(zip(names, back[len(args):]))),
+                             Markup(output)))
+        memo.adopt(keys)
 
     def render(self, spec: PageSpec) -> bytes | None:
         try:

@@ -671,6 +671,11 @@ def test_preview_claim_edits_on_a_paginated_site_equal_clean_builds(paginated: P
     builder = Builder(config, preview=True)
     first = builder.build()
     builder.remember(first)
+    # its pages were drawn by forked workers; the cards they drew came back (render.Memo),
+    # so the lists an edit redraws reuse them: every claim's card is in the preview's memo
+    memo = builder._last.renderer.env.globals["memo"]
+    carded = {key[1][0] for key in memo._table if getattr(key[0], "name", "") == "claim"}
+    assert len(first.files) >= 400 and carded >= set(builder._last.site.claims)
     atom = "{http://www.w3.org/2005/Atom}"
     in_feed = {link.get("href").rstrip("/").rsplit("/", 1)[-1]
                for link in ElementTree.fromstring(first.files["feed.xml"]).iter(f"{atom}link")
