@@ -197,8 +197,8 @@ def plan_groups(site: Site, keep: dict[Group, list[PageSpec]] | None = None,
             for key in group_keys(site)}
 
 
-def replan(site: Site, last: dict[Group, list[PageSpec]], redo: set[Group],
-           replaced: dict[Claim, Claim]) -> tuple[dict[Group, list[PageSpec]], bool]:
+def replan(site: Site, last: dict[Group, list[PageSpec]], redo: set[Group], replaced: dict[Claim, Claim]
+           ) -> tuple[dict[Group, list[PageSpec]], list[tuple[Group, Group]]]:
     """The plan after claims were replaced by edited ones in their places (`replaced`: old ->
     new), with the same tags in the same order: the groups are the same, in the same order,
     but for the replaced claims' own; those and the groups in `redo` are planned again.

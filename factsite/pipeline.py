@@ -436,14 +436,10 @@ class Builder:
                 return writer.write(job[1], data), problems.items[before:], drawn
             return data, problems.items[before:], drawn
 
-        by_url: dict[str, Any] | None = None
         with result.phase("markdown+render+write"):
             for i, (data, found, drawn) in map_items(render, todo):
                 if drawn:
-                    if by_url is None:
-                        by_url = {e.url: e for group in (site.claims, site.speakers, site.events,
-                                                         site.sources, site.tags, site.pages) for e in group}
-                    renderer.adopt(drawn, by_url)
+                    renderer.adopt(drawn)
                 spec, target, fingerprint = todo[i]
                 result.rendered += 1
                 self.caches.dirty = True

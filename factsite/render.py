@@ -156,6 +156,7 @@ class Renderer:
         self.env, self.site, self.problems = env, site, problems
         self.templates_dir = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
         self._macros: dict[str, Any] | None = None
+        self._entries: dict[str, Any] | None = None  # the site's entries by address, for `adopt`
         self.forget()  # a new build: a new model, nothing drawn yet
 
     def _memo(self) -> Memo | None:
@@ -214,23 +215,28 @@ class Renderer:
                         str(output)))
         return out
 
-    def adopt(self, drawn: list[tuple[Any, ...]], entries: dict[str, Any]) -> None:
-        """Take in what `drawn` gave in a worker; `entries`: the site's entries by address."""
+    def adopt(self, drawn: list[tuple[Any, ...]]) -> None:
+        """Take in what `drawn` gave in a worker of this build."""
         memo = self._memo()
         if memo is None:
             return
-        macros = self._macros_by_name()
+        if self._entries is None:
+            site = self.site
+            self._entries = {e.url: e for group in (site.claims, site.speakers, site.events, site.sources,
+                                                    site.tags, site.pages) for e in group}
+        macros, entries = self._macros_by_name(), self._entries
         keys = []
         for name, args, names, values, output in drawn:
             macro = macros.get(name)
+            if macro is None:
+                continue
             try:
                 back = [self.site if v == _SITE else entries[v[1]] if isinstance(v, tuple) else v
                         for v in (*args, *values)]
             except KeyError:
                 continue
-            if macro is not None:
-                keys.append(((macro, tuple(back[:len(args)]), tuple(zip(names, back[len(args):]))),
-                             Markup(output)))
+            keys.append(((macro, tuple(back[:len(args)]), tuple(zip(names, back[len(args):]))),
+                         Markup(output)))
         memo.adopt(keys)
 
     def render(self, spec: PageSpec) -> bytes | None:
