@@ -40,6 +40,10 @@ def format_date(value: Any) -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
+def time_tag(value: Any) -> Markup:
+    return Markup(f'<time datetime="{value.isoformat()}">{format_date(value)}</time>')
+
+
 def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -> jinja2.Environment:
     """`static_hashes` version asset URLs for caches; None (the preview) leaves them bare,
     so a stylesheet edit changes no page and can be swapped in without a reload."""
@@ -59,6 +63,13 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
         path = target if isinstance(target, str) else target.url
         return base + path
 
+    @jinja2.pass_context
+    def url_filter(_context: Any, target: Any) -> str:
+        """`x|url`. Taking the context keeps Jinja from working out `''|url` when it
+        compiles a template: the compiled code is cached on disk for every base path."""
+        path = target if isinstance(target, str) else target.url
+        return base + path
+
     def static(name: str) -> str:
         if static_hashes is None:
             return f"{base}static/{name}"
@@ -73,6 +84,8 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
     env.globals.update(config=config, url=url, static=static, memo=Memo(), absolute=full_url,
                        claim_review=lambda claim: claim_review(config, claim))
     env.filters["date"] = format_date
+    env.filters["time_tag"] = time_tag
+    env.filters["url"] = url_filter
     env.filters["script_json"] = script_json
     return env
 
