@@ -55,7 +55,8 @@ def _words(text: str) -> tuple[list[str], array]:
     else:  # folding changed lengths (rare letters): fold word by word
         parts = _WORD_SPLIT.split(text)
         keys = [_fold(word) for word in parts[1::2]]
-    return keys, array("l", accumulate(map(len, parts[:-1])))
+    # (through a list: `array` fills itself from a list in C, from an iterator item by item)
+    return keys, array("l", list(accumulate(map(len, parts[:-1]))))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -64,15 +65,22 @@ def tokenize(text: str) -> list[Token]:
     return [Token(key, bounds[2 * i], bounds[2 * i + 1]) for i, key in enumerate(keys)]
 
 
-def fragments(wording: str) -> list[list[Token]]:
-    """The wording's word runs between elisions, each with offsets into the wording."""
+class Run(NamedTuple):
+    """Words of a wording between elisions, and where they lie in the (NFC) wording."""
+    keys: list[str]
+    start: int  # of the first word
+    end: int  # of the last word
+
+
+def fragments(wording: str) -> list[Run]:
+    """The wording's word runs between elisions."""
     wording = unicodedata.normalize("NFC", wording)
     runs, start = [], 0
-    for match in list(_ELISION.finditer(wording)) + [None]:
+    for match in [*_ELISION.finditer(wording), None]:
         end = match.start() if match else len(wording)
-        tokens = [Token(t.key, t.start + start, t.end + start) for t in tokenize(wording[start:end])]
-        if tokens:
-            runs.append(tokens)
+        keys, bounds = _words(wording[start:end])
+        if keys:
+            runs.append(Run(keys, start + bounds[0], start + bounds[-1]))
         if match:
             start = match.end()
     return runs
@@ -190,11 +198,10 @@ class SourceText(ArchivedText):
         spans, after, first = [], 0, -1
         b = self._bounds
         for run in runs:
-            keys = [t.key for t in run]
-            hit = self._find_run(keys, after)
+            hit = self._find_run(run.keys, after)
             if hit is None:
                 nfc = unicodedata.normalize("NFC", wording)
-                return self._closest(nfc[run[0].start:run[-1].end], keys)
+                return self._closest(nfc[run.start:run.end], run.keys)
             spans.append((b[2 * hit[0]], b[2 * hit[1] + 1]))
             first = hit[0] if first < 0 else first
             after = hit[2]
@@ -286,33 +293,39 @@ def describe_differences(quoted: list[str], printed: list[str]) -> list[str]:
 
 def compare_wordings(a: str, b: str) -> tuple[list[Segment], list[Segment]]:
     """Both wordings as segments, the words that differ between them marked."""
-    ta, tb = tokenize(a), tokenize(b)
-    matcher = difflib.SequenceMatcher(None, [t.key for t in ta], [t.key for t in tb], autojunk=False)
-    differs_a, differs_b = set(), set()
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op != "equal":
-            differs_a.update(range(a1, a2))
-            differs_b.update(range(b1, b2))
-    return _segments(a, ta, differs_a), _segments(b, tb, differs_b)
+    keys_a, bounds_a = _words(a)
+    keys_b, bounds_b = _words(b)
+    differ_a: list[list[int]] = []  # [first, last + 1] word numbers of each run that differs
+    differ_b: list[list[int]] = []
+    if keys_a != keys_b:
+        matcher = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)
+        for op, a1, a2, b1, b2 in matcher.get_opcodes():
+            if op != "equal":
+                _add_run(differ_a, a1, a2)
+                _add_run(differ_b, b1, b2)
+    return _segments(a, bounds_a, differ_a), _segments(b, bounds_b, differ_b)
 
 
-def _segments(text: str, tokens: list[Token], marked: set[int]) -> list[Segment]:
+def _add_run(runs: list[list[int]], first: int, end: int) -> None:
+    if first == end:
+        return
+    if runs and runs[-1][1] == first:  # runs that touch make one marked stretch
+        runs[-1][1] = end
+    else:
+        runs.append([first, end])
+
+
+def _segments(text: str, bounds: array, runs: list[list[int]]) -> list[Segment]:
+    """The text cut at each run of differing words: a marked segment goes from the run's
+    first word to its last, the gaps between them included; the rest is unmarked."""
     segments: list[Segment] = []
     at = 0
-
-    def add(piece: str, flag: bool) -> None:
-        if not piece:
-            return
-        if segments and segments[-1].marked == flag:
-            segments[-1].text += piece
-        else:
-            segments.append(Segment(piece, flag))
-
-    for i, token in enumerate(tokens):
-        gap = text[at:token.start]
-        # a gap between two marked words is part of the marked run
-        add(gap, i in marked and (i - 1) in marked)
-        add(text[token.start:token.end], i in marked)
-        at = token.end
-    add(text[at:], False)
+    for first, end in runs:
+        start, stop = bounds[2 * first], bounds[2 * end - 1]
+        if start > at:
+            segments.append(Segment(text[at:start], False))
+        segments.append(Segment(text[start:stop], True))
+        at = stop
+    if at < len(text):
+        segments.append(Segment(text[at:], False))
     return segments

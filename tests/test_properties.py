@@ -15,6 +15,7 @@ paths) are cheap, so they run more examples.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import os
 import re
@@ -35,6 +36,7 @@ from conftest import SiteDir, chdir, stage
 from factsite.errors import BuildFailed
 from factsite.markup import make_markdown, render_markdown
 from factsite.pipeline import build
+from factsite.quotes import compare_wordings, tokenize
 from factsite.schema import KINDS, check_record
 from factsite.urls import check_relative, slug_problem, slugify
 from factsite.yamlread import parse_yaml
@@ -369,6 +371,44 @@ def test_markdown_never_yields_markup_or_script_links(body: str):
             assert not attribute.lower().startswith("on"), (element.name, attribute)
             if attribute in ("href", "src"):
                 assert not dangerous(value), (element.name, value)
+
+
+def _marked_word_by_word(text: str, differs: set[int]) -> list[tuple[str, bool]]:
+    """The reference: each word marked on its own, a gap marked between two marked words,
+    neighbours with the same mark joined."""
+    pieces, at = [], 0
+    for i, token in enumerate(tokenize(text)):
+        pieces += [(text[at:token.start], i in differs and i - 1 in differs),
+                   (text[token.start:token.end], i in differs)]
+        at = token.end
+    pieces.append((text[at:], False))
+    joined: list[tuple[str, bool]] = []
+    for piece, marked in pieces:
+        if piece and joined and joined[-1][1] == marked:
+            joined[-1] = (joined[-1][0] + piece, marked)
+        elif piece:
+            joined.append((piece, marked))
+    return joined
+
+
+WORDING_WORDS = st.sampled_from(["Kosovo", "kosovo", "is", "Serbia", "Serbia's", "not", "will", "never",
+                                 "Приштина", "Vučić", "the", "...", "—", ",", "\n", "  "])
+
+
+@given(a=st.lists(WORDING_WORDS, max_size=14).map(" ".join),
+       b=st.lists(WORDING_WORDS, max_size=14).map(" ".join))
+@UNIT_SETTINGS
+def test_differing_words_are_marked_as_a_word_by_word_diff_would(a: str, b: str):
+    keys_a, keys_b = [t.key for t in tokenize(a)], [t.key for t in tokenize(b)]
+    differs_a, differs_b = set(), set()
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False).get_opcodes():
+        if op != "equal":
+            differs_a.update(range(a1, a2))
+            differs_b.update(range(b1, b2))
+    got_a, got_b = compare_wordings(a, b)
+    assert [(s.text, s.marked) for s in got_a] == _marked_word_by_word(a, differs_a)
+    assert [(s.text, s.marked) for s in got_b] == _marked_word_by_word(b, differs_b)
+    assert "".join(s.text for s in got_a) == a
 
 
 @given(name=st.one_of(ANY_TEXT, st.text(any_char, max_size=30)))
