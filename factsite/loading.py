@@ -97,8 +97,6 @@ def read_entry(kind: str, path: Path, shown: str, problems: Problems) -> RawEntr
                        "the front matter must be a set of `field: value` lines",
                        "see the README for the fields of this kind of entry")
         return None
-    if not yaml_errors:
-        doc.forget_marks()  # a cached entry keeps its text, not a position per key
     slug = slugify(path.stem)
     return RawEntry(kind, path, shown, slug, doc, split.body, split.body_line,
                     digest(data), digest(split.header.encode()))

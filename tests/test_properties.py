@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import SiteDir, chdir, stage
@@ -39,6 +39,7 @@ from factsite.pipeline import build
 from factsite.quotes import compare_wordings, tokenize
 from factsite.schema import KINDS, check_record
 from factsite.urls import check_relative, slug_problem, slugify
+from factsite.yamlread import _Loader as YamlLoader
 from factsite.yamlread import parse_yaml
 
 DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:")
@@ -333,6 +334,40 @@ def test_the_build_properties_reached_real_pages():
 # the C stack somewhere past 50,000, which test_hostile.py runs in a separate process)
 DEEP = st.one_of(st.integers(0, 60), st.sampled_from([999, 1001, 1500, 3000])).flatmap(lambda d: st.sampled_from(["[" * d + "]" * d, "{a: " * d + "1" + "}" * d,
                                                              "- " * d + "x"]))
+
+
+YAML_PIECES = st.lists(st.sampled_from(
+    ["quote: ", "tags: ", "a: ", "b: ", "- ", "  ", "\n", "x", "'q'", "1", "-3", "0x1f", "1_000", "1.5e3", ".nan",
+     ".inf", "true", "NO", "null", "~", "2022-02-30", "[", "]", "{", "}", ", ", "? ", ": ", "<<: {a: 1}\n",
+     "!!set {a, b}", "!!omap [a: 1]", "!!str 5", "!!int '7'", "!!binary aGk=", "1: one", "? [a]: b", "&a x",
+     "*a", "|\n  two\n  lines\n", ">\n  folded\n"]), max_size=25).map("".join)
+
+
+@given(text=st.one_of(YAML_NOISE, YAML_PIECES))
+@example(text="b: 2\n<<: {a: 1, b: 3}\n")
+@example(text="n: 0x1f\nf: .nan\ns: !!set {a, b}\no: !!omap [a: 1]\n1: one\n? [a]\n: b\n")
+@example(text="tags:\n- a\n- b\nquote: 'x'\nn: ~\n")
+@UNIT_SETTINGS
+def test_parse_yaml_reads_what_pyyaml_reads(text: str):
+    """The one-pass reader builds the same values as PyYAML's own constructor."""
+    doc, errors = parse_yaml(text, 3)
+    try:
+        expected = yaml.load(text, Loader=YamlLoader)
+    except (yaml.YAMLError, ValueError, OverflowError, RecursionError):
+        assert doc is None and errors
+        return
+    if doc is None:  # refused though PyYAML reads it: only for what this reader forbids
+        assert errors and all("aliases" in e.message for e in errors), errors
+        return
+    assert all("given twice" in e.message for e in errors), errors
+    assert repr(doc.data) == repr(expected)
+    assert doc.marks is None  # positions are recorded only when asked for
+    again, _ = parse_yaml(text, 3, marks=True)
+    assert again is not None and again.marks is not None
+    if isinstance(expected, dict):
+        for key in expected:
+            if isinstance(key, str) and len([k for k in expected if k == key]) == 1:
+                assert doc.position((key,))[0] >= 4, key
 
 
 @given(text=st.one_of(YAML_NOISE, st.text(any_char, max_size=200), DEEP))
