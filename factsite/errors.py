@@ -99,6 +99,9 @@ class BuildFailed(Exception):
 def display_path(path: Path, root: Path) -> str:
     """Paths in messages are relative to `root` (the working directory) when inside it."""
     full, base = os.path.abspath(path), os.path.abspath(root)
-    if full == base or full.startswith(base.rstrip(os.sep) + os.sep):
-        return Path(os.path.relpath(full, base)).as_posix()
-    return Path(full).as_posix()
+    if full == base:
+        return "."
+    inside = base.rstrip(os.sep) + os.sep
+    # (both are normalised: what follows the root is the relative path; relpath and Path
+    # objects cost 80 us a file, a second over 17,000 files)
+    return (full[len(inside):] if full.startswith(inside) else full).replace(os.sep, "/")

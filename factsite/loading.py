@@ -123,8 +123,10 @@ def load_content(content_dir: Path, problems: Problems,
     root = content_dir.resolve()
     content_dir = Path(os.path.abspath(content_dir))  # so every DirEntry path is absolute
 
+    cwd = Path.cwd()
+
     def shown(path: Path) -> str:
-        return display_path(path, Path.cwd())
+        return display_path(path, cwd)
 
     if not content_dir.is_dir():
         problems.error(Location(shown(content_dir)), "the content folder does not exist",
