@@ -75,17 +75,24 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
             return f"{base}static/{name}"
         return f"{base}static/{name}?v={static_hashes.get(name, '0')[:10]}"
 
+    # filters that take the context, as `url_filter` does, so no base path is compiled in
+    static_filter = jinja2.pass_context(lambda _context, name: static(name))
+
     origin = absolute(config.base_url, "")  # 'https://example.org', worked out once
 
     def full_url(target: Any) -> str:
         """The absolute URL of what `url` gives, for feeds and the sitemap."""
         return origin + url(target)
 
+    full_url_filter = jinja2.pass_context(lambda _context, target: full_url(target))
+
     env.globals.update(config=config, url=url, static=static, memo=Memo(), absolute=full_url,
                        claim_review=lambda claim: claim_review(config, claim))
     env.filters["date"] = format_date
     env.filters["time_tag"] = time_tag
     env.filters["url"] = url_filter
+    env.filters["absolute"] = full_url_filter
+    env.filters["static"] = static_filter
     env.filters["script_json"] = script_json
     return env
 
