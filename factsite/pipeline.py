@@ -391,8 +391,10 @@ class Builder:
         env = self._environment(config, repr((templates, config_bytes, config.base_url, hashes)),
                                 hashes)
         renderer = Renderer(env, site, problems)
-        global_key = repr((__version__, templates, hashes, config_bytes, config.base_url,
-                           self.preview, tuple((p.slug, p.title) for p in site.pages)))
+        # what every page depends on, digested once: in each page's fingerprint the config
+        # file's text was repr'd again, two thirds of a 10,000-claim plan (0.6 of 0.9 s)
+        global_key = digest(repr((__version__, templates, hashes, config_bytes, config.base_url,
+                                  self.preview, tuple((p.slug, p.title) for p in site.pages))).encode())
         staging = staging_for(config) if staging_for is not None else None
 
         def emit(path: str, data: bytes | Previous | Written) -> None:
@@ -545,7 +547,9 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
         result.timings["cache load"] = loaded
         if opened:
             try:
-                with result.phase("commit"):
+                # (the manifest's 21,000 entries would set off full collections over the
+                # whole model: 0.4 of 0.6 s at 10,000 claims)
+                with _no_gc_pauses(), result.phase("commit"):
                     result.stats = opened[0].commit()
             except (OutputError, OSError) as exc:
                 result.problems.error(Location(str(opened[0].out_dir)),
