@@ -35,6 +35,7 @@ from conftest import SiteDir, chdir, stage
 
 from factsite.errors import BuildFailed
 from factsite.markup import make_markdown, render_markdown
+from factsite.model import _paragraphs
 from factsite.pipeline import build
 from factsite.quotes import compare_wordings, tokenize
 from factsite.schema import KINDS, check_record
@@ -444,6 +445,13 @@ def test_differing_words_are_marked_as_a_word_by_word_diff_would(a: str, b: str)
     assert [(s.text, s.marked) for s in got_a] == _marked_word_by_word(a, differs_a)
     assert [(s.text, s.marked) for s in got_b] == _marked_word_by_word(b, differs_b)
     assert "".join(s.text for s in got_a) == a
+
+
+@given(body=st.text(st.sampled_from(["a", "b", " ", "\n", "\t", "\r", "\x0b", "\u2028", "\u00a0"]), max_size=60))
+@UNIT_SETTINGS
+def test_a_source_text_splits_into_paragraphs_with_line_breaks_folded(body: str):
+    reference = [re.sub(r"\s*\n\s*", " ", p.strip()) for p in re.split(r"\n\s*\n", body) if p.strip()]
+    assert _paragraphs(body) == reference
 
 
 @given(name=st.one_of(ANY_TEXT, st.text(any_char, max_size=30)))
