@@ -1,4 +1,5 @@
-"""Safe YAML with positions: data plus the line and column of every key.
+"""Safe YAML with positions: data, and the line and column of any key when a message
+needs one.
 
 The loader is PyYAML's safe loader (the C one when available) with the YAML
 1.1 surprises switched off: only true/false are booleans (so `country: NO`
@@ -56,10 +57,9 @@ class YamlDoc:
     # (key,) or ("appearances", 0, "source") -> (line, column), 1-based in the file;
     # None until a position is asked for
     marks: dict[Path_, tuple[int, int]] | None = None
-    # the YAML text and its line offset, to find positions again after `forget_marks`
+    # the YAML text and its line offset, to find positions when asked for
     text: str = ""
     offset: int = 0
-    aliased: bool = False
 
     def forget_data(self) -> None:
         """Drop the parsed values once they were checked (the checked copy is cached);
@@ -129,24 +129,34 @@ _STR, _MAP, _SEQ, _MERGE = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "mer
 
 class _Walk:
     """One pass over a composed document that builds its values as PyYAML's safe
-    constructor does, refuses aliases (a node met twice, so "billion laughs" stays small),
-    repeated keys and documents too big or too deep, and with `marks` records where each
-    key is. Strings, lists and mappings (nearly every node) are built here; other nodes go
-    to PyYAML's constructor: its generic path cost more than parsing (35 % of reading
-    10,000 claims' fields, with a second walk for the checks)."""
+    constructor does, while it notes aliases (a node met twice), repeated keys and
+    documents too big or too deep, and with `marks` records where each key is.
 
-    def __init__(self, loader: Any, offset: int, marks: dict[Path_, tuple[int, int]] | None):
-        self.loader, self.offset, self.marks = loader, offset, marks
+    Strings, lists and mappings (nearly every node) are built here; other nodes go to
+    PyYAML's constructor, whose generic path cost more than parsing (35 % of reading
+    10,000 claims' fields, with a second walk for the checks). Nothing goes to it once an
+    alias was met (`build` False from then on): the document is refused anyway, and a
+    merge (`<<: [*a, *a]`) copies what it merges, so twenty lines would make 4^20 copies.
+    A node's own aliases are all met before it is built, as its children are walked
+    first and an anchor comes before its aliases."""
+
+    def __init__(self, loader: Any, offset: int, marks: dict[Path_, tuple[int, int]] | None,
+                 errors: list[YamlError], build: bool = True):
+        self.loader, self.offset, self.marks, self.errors = loader, offset, marks, errors
+        self.build = build
         self.seen: set[int] = set()
-        self.errors: list[YamlError] = []
         self.aliased = False
 
     def _at(self, node: yaml.Node) -> tuple[int, int]:
         return node.start_mark.line + 1 + self.offset, node.start_mark.column + 1
 
+    def _constructed(self, node: yaml.Node) -> Any:
+        return self.loader.construct_object(node, deep=True) if self.build else None
+
     def value(self, node: yaml.Node, path: Path_) -> Any:
         if id(node) in self.seen:
             self.aliased = True  # reached twice: an anchor used through an alias
+            self.build = False
             return None
         self.seen.add(id(node))
         if len(self.seen) > MAX_NODES or len(path) > MAX_DEPTH:
@@ -155,10 +165,10 @@ class _Walk:
             self.marks.setdefault(path, self._at(node))
         tag = node.tag
         if isinstance(node, yaml.ScalarNode):
-            return node.value if tag == _STR else self.loader.construct_object(node, deep=True)
+            return node.value if tag == _STR else self._constructed(node)
         if isinstance(node, yaml.SequenceNode):
             items = [self.value(item, path + (i,)) for i, item in enumerate(node.value)]
-            return items if tag == _SEQ else self.loader.construct_object(node, deep=True)
+            return items if tag == _SEQ else self._constructed(node)
         return self._mapping(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> Any:
@@ -174,13 +184,16 @@ class _Walk:
             names.add(name)
             if self.marks is not None:
                 self.marks[path + (name,)] = at
-            value = self.value(value_node, path + (name,))
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR:
-                data[key_node.value] = value
+                data[key_node.value] = self.value(value_node, path + (name,))
             elif key_node.tag == _MERGE:
                 plain = False  # `<<:` merges mappings in: PyYAML's own way, below
-            else:
-                key = self.loader.construct_object(key_node, deep=True)
+                self.value(value_node, path + (name,))
+            else:  # a number, a list (refused below): walked too, for its aliases
+                key = self.value(key_node, path + (name,))
+                value = self.value(value_node, path + (name,))
+                if not self.build:
+                    continue
                 try:
                     hash(key)
                 except TypeError:
@@ -188,7 +201,7 @@ class _Walk:
                         "while constructing a mapping", node.start_mark, "found unhashable key",
                         key_node.start_mark) from None
                 data[key] = value
-        return data if plain else self.loader.construct_object(node, deep=True)
+        return data if plain else self._constructed(node)
 
 
 def _unreadable_scalar(root: yaml.Node) -> tuple[int, int]:
@@ -227,16 +240,23 @@ def parse_yaml(text: str, line_offset: int = 0,
         node = loader.get_single_node()
         if node is None:
             return YamlDoc(None, {} if marks else None), errors
-        walk = _Walk(loader, line_offset, {} if marks else None)
+        walk = _Walk(loader, line_offset, {} if marks else None, errors)
         try:
             data = walk.value(node, ())
-        except (ValueError, OverflowError, RecursionError) as exc:  # e.g. a 5,000-digit number
-            line, column = _unreadable_scalar(node)
-            errors.append(YamlError(line + line_offset if line else line_offset + 1, column,
-                                    f"a value cannot be read as a number or date: {str(exc)[:100]}",
-                                    "put long numbers and unusual values in double quotes"))
-            return None, errors
-        errors += walk.errors
+        except (ValueError, OverflowError, RecursionError, yaml.YAMLError) as exc:
+            # building stopped part way: the whole document is checked first, without
+            # building, so repeated keys and aliases anywhere in it are reported as ever
+            errors.clear()
+            walk = _Walk(loader, line_offset, None, errors, build=False)
+            walk.value(node, ())
+            if not walk.aliased:
+                if isinstance(exc, yaml.YAMLError):
+                    raise
+                line, column = _unreadable_scalar(node)  # e.g. a 5,000-digit number
+                errors.append(YamlError(line + line_offset if line else line_offset + 1, column,
+                                        f"a value cannot be read as a number or date: {str(exc)[:100]}",
+                                        "put long numbers and unusual values in double quotes"))
+                return None, errors
         if walk.aliased:
             errors.append(YamlError(line_offset + 1, 0, "the front matter uses YAML aliases (*name)",
                                     "write each value out in full; aliases are not allowed here"))

@@ -298,6 +298,8 @@ FILE_EXPECTATIONS: dict[str, dict[str, Any]] = {
     # alias bombs and cycles: a located error within seconds, with bounded memory
     "billion-laughs.md": dict(timeout=BOMB_SECONDS),
     "billion-laughs-mappings.md": dict(timeout=BOMB_SECONDS),
+    # merge keys copy what they merge: 20 lines of `<<: [*l, *l, *l, *l]` are 4^20 copies
+    "billion-laughs-merge.md": dict(words=("aliases",), line=2, timeout=BOMB_SECONDS),
     "recursive-alias.md": dict(timeout=BOMB_SECONDS),
     "recursive-alias-mapping.md": dict(timeout=BOMB_SECONDS),
     # YAML 1.1 surprises that must stay text: `country: NO`, `role: 2022-12-21`, `off`, `yes`
