@@ -80,8 +80,9 @@ def _verify_in_parallel(claims: list[tuple[RawEntry, dict[str, Any]]], sources: 
             # claims that wording differs, and the parent indexed 940 texts on one core);
             # the quote is usually one of the wordings, so checking it in every source here
             # would mostly compute "closest passage" reports nobody reads
-            texts = [wording] if wordings or wording == (v["quote"] or wording) else [wording, v["quote"]]
+            first = not wordings
             wordings.append(wording)
+            texts = [wording, v["quote"]] if first and v["quote"] and v["quote"] != wording else [wording]
             for text in texts:
                 if (source.digest, text) not in caches.quotes:
                     wanted.setdefault(source.slug, (source, []))[1].append(text)
