@@ -166,14 +166,14 @@ class ClaimPatch:
         # most edits leave every claim in its place: no need to sort 10,000 claims again
         moved = any(claim_order(old) != claim_order(new) for old, new in old_new.items())
         site.claims = sorted(claims, key=claim_order, reverse=True) if moved else claims
-        tags_before = site.tags
         # the lists to fill again hold only claims already in one of them, or edited ones
         mine = {c for e in (*speakers, *events, *sources, *tags) for c in e.claims} - set(old_new)
         link_claims(sorted(mine | set(old_new.values()), key=claim_order, reverse=True),
                     speakers, events, sources, tags)
         site.tags = sorted((t for t in tags_by_slug.values() if t.claims), key=tag_order)
-        # every page group is still there, in the same order (pages.replan can be used)
-        self.in_place = not moved and list(map(id, site.tags)) == list(map(id, tags_before))
+        # every claim is where it was: the page groups keep their order (pages.replan), but
+        # for the tags', which follow site.tags
+        self.in_place = not moved
 
         redo: set[Group] = {("home",), ("feed", None), ("section", "claims/")}
         # the other lists show counts of claims: planned again if one of theirs changed

@@ -294,14 +294,18 @@ class Builder:
         for new in patch.new.values():
             last.by_path[new.source_path] = new
         self._keep_reads([(raw, stamp) for _old, raw, stamp in edits])
+        old_files = {page_file(spec.path) for spec in last.sitemap.specs}
         if patch.in_place:
             groups, moved = replan(last.site, last.groups, redo, patch.new)
-            site_map = last.sitemap.update(groups, moved)
-            # (a renamed tag puts its claims' own pages in `redo`: the edited ones as new claims)
-            replanned = list(redo | {("own", new) for new in patch.new.values()})
+            sitemap_changed = last.sitemap.update(groups, moved)
+            # (a renamed tag puts its claims' own pages in `redo`: the edited ones as new claims;
+            # a tag left without claims has no group any more)
+            replanned = [key for key in redo | {("own", new) for new in patch.new.values()}
+                         if key in groups]
             replaced_before = [key for key in redo if key in last.groups] + [("own", old) for old in patch.new]
         else:
-            groups, site_map = plan_groups(last.site, keep=last.groups, redo=redo), None
+            groups = plan_groups(last.site, keep=last.groups, redo=redo)
+            last.sitemap, sitemap_changed = SiteMap.of(groups), True
             replanned = [key for key in groups if key in redo or key not in last.groups]
             replaced_before = [key for key in last.groups if key in redo or key not in groups]
         before = {page_file(spec.path) for key in replaced_before for spec in last.groups[key]}
@@ -311,12 +315,11 @@ class Builder:
         # a spec kept from the last plan (see pages.paginate) is a page known to be unchanged
         kept = {id(spec) for key in replanned for spec in last.groups.get(key, ())}
         specs = [spec for spec in planned if id(spec) not in kept]
-        if site_map is None:  # (a page added or gone: the sitemap files may be more or fewer)
-            old_files = {page_file(spec.path) for spec in last.sitemap.specs}
-            last.sitemap = SiteMap.of(groups)
-            gone |= old_files - {page_file(spec.path) for spec in last.sitemap.specs}
-            last.pages += len(last.sitemap.specs) - len(old_files)
-        if site_map is not False:
+        # (a page added or gone can make the sitemap files more or fewer)
+        new_files = {page_file(spec.path) for spec in last.sitemap.specs}
+        gone |= old_files - new_files
+        last.pages += len(new_files) - len(old_files)
+        if sitemap_changed:
             specs += last.sitemap.specs
         last.groups = groups
         last.renderer.forget(changed_entries)  # their cards may show old counts or names

@@ -688,9 +688,15 @@ def test_preview_claim_edits_on_a_paginated_site_equal_clean_builds(paginated: P
 
     def said(path: Path) -> str:
         return re.search(r"^said: *(\S+)$", path.read_text(encoding="utf-8"), re.M).group(1)
+    tags = re.search(r"^tags: *\[(.*)\]$", quiet.read_text(encoding="utf-8"), re.M).group(1)
     steps = [(quiet, "verdict", "accurate", {"feed.xml": False, "sitemap": False}),
              (quiet, "verdict", "misleading", {"feed.xml": False}),
              (quiet, "reviewed", said(quiet), {"feed.xml": False, "sitemap": True}),
+             # a tag no claim had, first of all tags: its page comes, and goes again
+             (quiet, "tags", f'["Aaa first tag", {tags}]', {"feed.xml": False, "sitemap": True,
+                                                           "tags/aaa-first-tag/index.html": True}),
+             (quiet, "tags", f"[{tags}]", {"feed.xml": False, "sitemap": True,
+                                           "tags/aaa-first-tag/index.html": True}),
              (featured, "verdict", "opinion", {"feed.xml": True, "sitemap": False}),
              (featured, "reviewed", said(featured), {"feed.xml": True, "sitemap": True})]
     saved = {p: p.read_bytes() for p in (quiet, featured)}
