@@ -611,6 +611,27 @@ def test_preview_relinked_claim_equals_clean_preview_build(tmp_path: Path, chang
     assert sorted(result.files) == sorted(fresh.files)
 
 
+@pytest.mark.parametrize("sitemap_size", [pages.SITEMAP_SIZE, 20])
+def test_preview_tag_spelt_anew_sorts_anew_as_in_a_clean_build(tmp_path: Path, monkeypatch,
+                                                              sitemap_size: int):
+    """A tag is spelt as the first claim (in file order) that has it spells it, and tags
+    sort by name: respelling one can move its pages in the sitemap with no claim moving."""
+    monkeypatch.setattr(pages, "SITEMAP_SIZE", sitemap_size)
+    site = stage_sample(tmp_path)
+    # the first claim (in file order) with the tag "Ukraine"
+    claim = site.root / "content/claims/russia-position-on-kosovo-unchanged.md"
+    builder = Builder(site.config, preview=True)
+    builder.remember(builder.build())
+    for old, new in (('"Ukraine"', '"Úkraine"'), ('"Úkraine"', '"Ukraine"')):  # (same address)
+        edit(claim, old, new)
+        result = builder.build({str(claim)})
+        builder.remember(result)
+        assert result.patched
+        fresh = Builder(site.config, preview=True).build().files
+        assert sorted(result.files) == sorted(fresh)
+        assert [n for n in fresh if result.files[n] != fresh[n]] == [], new
+
+
 def test_preview_claim_edit_with_a_problem_takes_the_full_build_and_reports_it(tmp_path: Path):
     site = stage_sample(tmp_path)
     claim = site.root / "content/claims/serbia-can-rely-on-russia.md"
