@@ -260,13 +260,9 @@ class SiteMap:
 
     @classmethod
     def of(cls, groups: dict[Group, list[PageSpec]]) -> SiteMap:
-        entries: list[tuple[str, Any]] = []
-        places: dict[Group, tuple[int, int]] = {}
-        for key, specs in _sitemap_order(groups):
-            mine = _sitemap_entries(specs)
-            places[key] = (len(entries), len(mine))
-            entries += mine
-        return cls(entries, places, sitemap_files(entries))
+        site_map = cls([], {}, [])
+        site_map._splice(groups, [])  # (no old entries: every group is read from its pages)
+        return site_map
 
     def update(self, groups: dict[Group, list[PageSpec]],
                moved: list[tuple[Group | None, Group | None]]) -> bool:

@@ -44,6 +44,13 @@ def time_tag(value: Any) -> Markup:
     return Markup(f'<time datetime="{value.isoformat()}">{format_date(value)}</time>')
 
 
+def _site_filter(function: Any) -> Any:
+    """`x|url` for `url(x)`. The filter takes the context, which keeps Jinja from working
+    out `''|url` when it compiles a template: compiled code is cached on disk for every
+    base path and asset version."""
+    return jinja2.pass_context(lambda _context, value: function(value))
+
+
 def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -> jinja2.Environment:
     """`static_hashes` version asset URLs for caches; None (the preview) leaves them bare,
     so a stylesheet edit changes no page and can be swapped in without a reload."""
@@ -63,20 +70,10 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
         path = target if isinstance(target, str) else target.url
         return base + path
 
-    @jinja2.pass_context
-    def url_filter(_context: Any, target: Any) -> str:
-        """`x|url`. Taking the context keeps Jinja from working out `''|url` when it
-        compiles a template: the compiled code is cached on disk for every base path."""
-        path = target if isinstance(target, str) else target.url
-        return base + path
-
     def static(name: str) -> str:
         if static_hashes is None:
             return f"{base}static/{name}"
         return f"{base}static/{name}?v={static_hashes.get(name, '0')[:10]}"
-
-    # filters that take the context, as `url_filter` does, so no base path is compiled in
-    static_filter = jinja2.pass_context(lambda _context, name: static(name))
 
     origin = absolute(config.base_url, "")  # 'https://example.org', worked out once
 
@@ -84,15 +81,12 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
         """The absolute URL of what `url` gives, for feeds and the sitemap."""
         return origin + url(target)
 
-    full_url_filter = jinja2.pass_context(lambda _context, target: full_url(target))
-
     env.globals.update(config=config, url=url, static=static, memo=Memo(), absolute=full_url,
                        claim_review=lambda claim: claim_review(config, claim))
     env.filters["date"] = format_date
     env.filters["time_tag"] = time_tag
-    env.filters["url"] = url_filter
-    env.filters["absolute"] = full_url_filter
-    env.filters["static"] = static_filter
+    for name, function in (("url", url), ("absolute", full_url), ("static", static)):
+        env.filters[name] = _site_filter(function)
     env.filters["script_json"] = script_json
     return env
 
