@@ -27,7 +27,7 @@ from .cache import Caches, cache_dir_for, code_version, digest, load_caches, sav
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems, display_path
 from .loading import load_content
-from .markup import make_markdown, render_markdown
+from .markup import Markdown
 from .model import Claim, Entry, Site
 from .output import (OutputError, Previous, Staging, WriteStats, Written, build_lock,
                      check_output_dir)
@@ -179,7 +179,7 @@ class Builder:
         so the parent never holds 10,000 rendered bodies and no HTML is shipped back."""
         allow_html = config.markdown_html
         if self._md is None or self._md[0] != allow_html:
-            self._md = (allow_html, make_markdown(allow_html))
+            self._md = (allow_html, Markdown(allow_html))
         md = self._md[1]
 
         def fill(spec: PageSpec) -> None:
@@ -187,8 +187,7 @@ class Builder:
                 entry = spec.context.get(key)
                 if entry is not None and entry.body_html is None:
                     # claim notes sit under the page's "Context" h2, other bodies under its h1
-                    entry.body_html = render_markdown(md, entry.body,
-                                                      heading_shift=1 if isinstance(entry, Claim) else 0)
+                    entry.body_html = md.render(entry.body, heading_shift=1 if isinstance(entry, Claim) else 0)
         return fill
 
     def _stale_pages(self, specs: list[PageSpec], global_key: str, seen: set[str],

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from conftest import SiteDir, chdir, stage
 
 from factsite.errors import BuildFailed
-from factsite.markup import make_markdown, render_markdown
+from factsite.markup import Markdown
 from factsite.model import _paragraphs
 from factsite.pipeline import build
 from factsite.quotes import compare_wordings, tokenize
@@ -396,13 +396,13 @@ def test_check_record_reports_instead_of_raising(data: dict[str, Any], kind: str
         assert isinstance(path, tuple) and message and hint
 
 
-_md = make_markdown(False)
+_md = Markdown(False)
 
 
 @given(body=markdown())
 @UNIT_SETTINGS
 def test_markdown_never_yields_markup_or_script_links(body: str):
-    html = render_markdown(_md, body)
+    html = _md.render(body)
     soup = BeautifulSoup(f"<body>{html}</body>", "html5lib")
     for element in soup.body.find_all(True):
         assert element.name not in ("script", "iframe", "svg", "style", "object", "embed", "form",

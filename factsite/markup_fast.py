@@ -1,0 +1,220 @@
+"""markdown-it-pyrs (markdown-it ported to Rust), held to markdown-it-py's HTML.
+
+The Rust port renders a body about ten times faster, but it follows an older
+CommonMark and its own plugin ports, so a few constructs come out differently
+(and a few inputs make it panic). `FastEngine.render` gives up, returning None,
+whenever the body or the HTML shows one of them; markdown-it-py then renders
+the body. Each check below names the difference it guards against; each was
+found by comparing the two on the CommonMark spec's examples, markdown-it-py's
+and mdit-py-plugins' fixtures and random bodies (tests/test_markdown_engines.py).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from html import unescape
+from typing import Callable
+from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+
+try:
+    import markdown_it_pyrs
+except ImportError:  # no wheel for this Python or platform: markdown-it-py renders everything
+    markdown_it_pyrs = None
+
+
+def available() -> bool:
+    return markdown_it_pyrs is not None
+
+
+# markdown-it-pyrs's rules for the same syntax as make_markdown's parser
+_RULES = ["blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph",
+          "reference", "autolink", "backticks", "emphasis", "entity", "escape", "image", "link",
+          "newline", "table", "strikethrough", "footnote"]
+_HTML_RULES = ["html_block", "html_inline"]
+
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
+# a URL that markdown-it-py's normalising leaves as it is, with an allowed scheme (or none):
+# http(s)://host[:port] then /, ? or # (or nothing), or a path, query or fragment of its own
+_PLAIN_URL = re.compile(r"(?:https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?=[/?#]|$)|(?=[/?#])(?!//))"
+                        r"[A-Za-z0-9\-._~/?#&=+,;:!*'()$]*")
+# an autolink whose text holds a %-escape: markdown-it-py shows it decoded, the Rust port as written
+_AUTOLINK_ESCAPE = re.compile(r"<[^<>\s]*%")
+# where a link reference definition's destination may be (over-approximated: any "]:")
+_DEFINITION_URL = re.compile(r"\]:[ \t]*\n?[ \t]*(<[^>\n]*>?|\S+)")
+# what Python's str.strip() takes for space and CommonMark does not: markdown-it-py trims it
+# from paragraphs, headings and cells, the Rust port keeps it
+_UNICODE_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+# a footnote definition's label, at the start of a line
+_FOOTNOTE_LABEL = re.compile(r"(?m)^ {0,3}\[\^[^\]\n]*\]:")
+# a list item with nothing in it (lazy quote lines end at one in markdown-it-py only)
+# (searched in "\n" + text: a pattern that starts with (?m)^ or (?:^|\n) tries every
+# position and is 6-10x slower on a 3 KB body)
+_EMPTY_ITEM = re.compile(r"\n {0,3}(?:[-+*]|[0-9]{1,9}[.)])[ \t]*(?:\n|$)")
+# a footnote definition's label anywhere (in a quote, a list item or a line too)
+_ANY_FOOTNOTE_LABEL = re.compile(r"\[\^[^\]\n]*\]:")
+# a footnote reference as the Rust port writes it
+_FOOTNOTE_REF = re.compile(r'<sup class="footnote-ref"><a href="#fn(\d+)" id="fnref(\d+)">\[(\d+)\]</a>')
+# a code span of spaces only: the Rust port strips it to one
+_BLANK_CODE = re.compile(r"<code> +</code>")
+
+
+def _shift_headings(html: str, shift: int) -> str:
+    return _HEADING_TAG.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + shift)}>", html)
+
+
+def _wide_host(url: str) -> bool:
+    """Is there a %-escape in the host (a name outside ASCII, which markdown-it-py
+    writes in punycode and the Rust port %-encodes)?"""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return True
+    return "%" in parts.netloc or (parts.scheme == "mailto" and "%" in parts.path)
+
+
+def _definitions_safe(text: str, validate: Callable[[str], bool]) -> bool:
+    """Do all reference definitions point where markdown-it-py allows? It drops one that does
+    not (its text stays); the Rust port keeps it, and a definition leaves no trace to check."""
+    for match in _DEFINITION_URL.finditer(text):
+        url = match[1].strip("<>")
+        if not (validate(url) and validate(unescape(url.replace("\\", "")))):
+            return False
+    return True
+
+
+def _footnotes_plain(text: str) -> bool:
+    """Is every footnote defined once, at the start of a line after a blank line or
+    another footnote, and none referred to after the first one starts? The two parse,
+    number and keep the others differently."""
+    first = -1
+    labels_after = 0
+    names: set[str] = set()
+    for label in _ANY_FOOTNOTE_LABEL.finditer(text):
+        name = " ".join(label[0].casefold().split())
+        if name in names:
+            return False  # defined twice: markdown-it-py keeps the last, the Rust port the first
+        names.add(name)
+        line_start = text.rfind("\n", 0, label.start()) + 1
+        indent = text[line_start:label.start()]
+        if len(indent) > 3 or indent.strip(" "):
+            return False  # in a quote or a list item, or inside a line
+        before = text[text.rfind("\n", 0, max(line_start - 1, 0)) + 1:max(line_start - 1, 0)]
+        if before.strip() and not _FOOTNOTE_LABEL.match(before):
+            return False  # it interrupts a paragraph: a footnote in markdown-it-py only
+        if first < 0:
+            first = label.end()
+        else:
+            labels_after += 1
+    if first < 0:
+        return True
+    rest = text[first:]
+    return rest.count("[^") == labels_after and "^[" not in rest
+
+
+def _footnotes_in_order(html: str) -> bool:
+    """Is each footnote referred to once, in the order they are defined? markdown-it-py
+    numbers footnotes by first reference and the Rust port by definition; they also
+    mark a second reference to one footnote, and skip unused ones, in their own ways."""
+    refs = _FOOTNOTE_REF.findall(html)
+    if html.count('class="footnote-item"') != len(refs):
+        return False
+    return all(a == b == c == str(n) for n, (a, b, c) in enumerate(refs, 1))
+
+
+def _wide_delimiter(text: str) -> bool:
+    """Does a *, _ or ~ touch punctuation or a symbol outside ASCII? The Rust port predates
+    CommonMark 0.31, which made symbols (£, €) count as punctuation for emphasis, and it
+    reads ~~ by „ its own way."""
+    if text.isascii():
+        return False
+    for delimiter in "*_~":  # str.find, not a regex: it skims a body's 3 KB many times faster
+        at = text.find(delimiter)
+        while at >= 0:
+            for wide in text[at - 1:at] + text[at + 1:at + 2] if at else text[1:2]:
+                if not wide.isascii() and unicodedata.category(wide)[0] in "PS":
+                    return True
+            at = text.find(delimiter, at + 1)
+    return False
+
+
+def _footnote_link(url: str) -> bool:
+    """#fnN or #fnrefN, as the footnote plugins write them."""
+    return url.startswith("#fn") and (url[3:].isdigit() or (url.startswith("#fnref") and url[6:].isdigit()))
+
+
+class FastEngine:
+    """markdown-it-pyrs, used only where its HTML is `reference`'s (a parser from
+    markup.make_markdown, whose link check and link normalising are the judges here)."""
+
+    def __init__(self, allow_html: bool, reference: MarkdownIt) -> None:
+        self.allow_html = allow_html
+        self.validate: Callable[[str], bool] = reference.validateLink
+        self.normalize: Callable[[str], str] = reference.normalizeLink
+        self.md = markdown_it_pyrs.MarkdownIt("zero")
+        self.md.enable_many(_RULES + (_HTML_RULES if allow_html else []))
+
+    def _links_agree(self, html: str) -> bool:
+        """Would markdown-it-py make these links, and write them so?
+
+        It leaves a link outside the allow-list as text, where the Rust port refuses only
+        javascript:, vbscript:, file: and data:. The two normalise a few URLs apart: a
+        host outside ASCII (or in brackets) is %-escaped by the Rust port only, and
+        where markdown-it-py would write a URL otherwise (`//@` as `//`), normalising
+        the Rust port's URL again changes it. Only images have src=, and they go to
+        markdown-it-py."""
+        for part in html.split(' href="')[1:]:
+            url = part[:part.find('"')]
+            if _footnote_link(url):
+                continue
+            url = unescape(url) if "&" in url else url
+            if _PLAIN_URL.fullmatch(url):
+                continue  # allowed, and markdown-it-py's normalising leaves it as it is
+            if not self.validate(url) or ("%" in url and _wide_host(url)) or self.normalize(url) != url:
+                return False
+        return True
+
+    def render(self, text: str, heading_shift: int) -> str | None:
+        """The HTML, or None where markdown-it-py must render the body instead."""
+        # the text as both parsers first make it (line breaks, NUL), so the checks see it too
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\x00" in text:
+            text = text.replace("\x00", "\ufffd")
+        if self.allow_html and "<" in text:
+            return None  # raw HTML: comments and headings in it are read differently
+        if ("![" in text  # image alt text: the Rust port drops escapes and entities from it
+                or "^[" in text  # inline footnotes: the Rust port misreads (and panics on) some
+                # a code span inside link brackets: an unmatched ` after it panics the Rust port
+                or ("`" in text and "[" in text)
+                or "xn--" in text  # punycode: markdown-it-py shows the host decoded
+                or _UNICODE_SPACE.search(text)
+                or _EMPTY_ITEM.search("\n" + text)
+                # a fence left open on a last line with no line break: the Rust port adds one
+                or (not text.endswith("\n") and ("```" in text or "~~~" in text))
+                or ("%" in text and _AUTOLINK_ESCAPE.search(text)) or _wide_delimiter(text)):
+            return None
+        if "]:" in text and not (_definitions_safe(text, self.validate) and _footnotes_plain(text)):
+            return None
+        try:
+            html = self.md.render(text)
+        except BaseException as error:  # a Rust panic arrives as pyo3's PanicException
+            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                raise
+            return None
+        if ("<blockquote>\n</blockquote>" in html
+                # a table line may continue a quote's paragraph lazily in one, not the other
+                or ("<table>" in html and "<blockquote>" in html)
+                or ("<code> " in html and _BLANK_CODE.search(html))):
+            return None
+        if " href=" in html and not self._links_agree(html):
+            return None
+        if "footnote-item" in html:
+            if not _footnotes_in_order(html):
+                return None
+            html = html.replace('class="footnote-item">\n', 'class="footnote-item">')
+        return _shift_headings(html, heading_shift) if heading_shift else html
+
+
