@@ -57,6 +57,7 @@ _EMPTY_ITEM = re.compile(r"\n {0,3}(?:[-+*]|[0-9]{1,9}[.)])[ \t]*(?:\n|$)")
 _ANY_FOOTNOTE_LABEL = re.compile(r"\[\^[^\]\n]*\]:")
 # a footnote reference as the Rust port writes it
 _FOOTNOTE_REF = re.compile(r'<sup class="footnote-ref"><a href="#fn(\d+)" id="fnref(\d+)">\[(\d+)\]</a>')
+_BARE_DELIMITER_ROW = re.compile(r"\n[ \t]*:?-+:?[ \t]*(?:\n|$)")
 # a code span of spaces only: the Rust port strips it to one
 _BLANK_CODE = re.compile(r"<code> +</code>")
 
@@ -206,7 +207,10 @@ class FastEngine:
             return None
         if ("<blockquote>\n</blockquote>" in html
                 # a table line may continue a quote's paragraph lazily in one, not the other
-                or ("<table>" in html and "<blockquote>" in html)
+                or ("<table>" in html and ("<blockquote>" in html
+                                            # a one-column delimiter row with no pipe makes
+                                            # a table in the Rust port only
+                                            or _BARE_DELIMITER_ROW.search("\n" + text)))
                 or ("<code> " in html and _BLANK_CODE.search(html))):
             return None
         if " href=" in html and not self._links_agree(html):

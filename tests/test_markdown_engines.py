@@ -73,6 +73,7 @@ DIVERGENT = {
     "an empty quote": ">\n",
     "an empty list item after a quote": "> a\n-\n",
     "a table line after a quote": "> x\n| a | b |\n|---|---|\n",
+    "a table of one column with no pipes": "[^a]\r\n:-:",
     "a code span of spaces": "`   `\n",
     "an escape in an image's alt text": "![a \\* b](x)\n",
     "an open fence on a last line with no line break": "\n```\n„",
