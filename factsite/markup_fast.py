@@ -88,8 +88,8 @@ def _definitions_safe(text: str, validate: Callable[[str], bool]) -> bool:
 
 def _footnotes_plain(text: str) -> bool:
     """Is every footnote defined once, at the start of a line after a blank line or
-    another footnote, and none referred to after the first one starts? The two parse,
-    number and keep the others differently."""
+    another footnote, its text one space after the label, and none referred to after
+    the first one starts? The two parse, number and keep the others differently."""
     first = -1
     labels_after = 0
     names: set[str] = set()
@@ -105,6 +105,9 @@ def _footnotes_plain(text: str) -> bool:
         before = text[text.rfind("\n", 0, max(line_start - 1, 0)) + 1:max(line_start - 1, 0)]
         if before.strip() and not _FOOTNOTE_LABEL.match(before):
             return False  # it interrupts a paragraph: a footnote in markdown-it-py only
+        after = text[label.end():label.end() + 2]
+        if after == "  " or "\t" in after:
+            return False  # indented text after the label: code in the Rust port only
         if first < 0:
             first = label.end()
         else:

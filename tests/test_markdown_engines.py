@@ -50,6 +50,7 @@ DIVERGENT = {
     "footnotes defined in another order than referred to": "a[^b] c[^a]\n\n[^a]: A\n[^b]: B\n",
     "a footnote referred to twice": "a[^x] b[^x]\n\n[^x]: X\n",
     "a footnote defined twice": "[^b]\n\n[^b]: [\n\n[^b]: ",
+    "a footnote's text indented after its label": "[^a]\n\n[^a]:     [",
     "an unused footnote before a used one": "a[^y]\n\n[^x]: X\n[^y]: Y\n",
     "a footnote interrupting a paragraph": "Text.[^1]\n[^1]: The note.\n",
     "a footnote inside a quote": "\n> „\n> [^1]: \n",
