@@ -8,11 +8,21 @@ Pages are parsed with html5lib, as a browser would parse them.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import markupsafe
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markupsafe import Markup
 
 from conftest import read_entries, text
+from factsite.config import load_config
+from factsite.errors import Problems
+from factsite.render import escape_output, make_environment
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -141,3 +151,27 @@ def test_feeds_and_search_index_are_well_formed_and_keep_the_text(hostile):
     index = json.loads((root / "search" / "index.json").read_text(encoding="utf-8"))
     title = index["fields"].index("title")
     assert claim.data["quote"] in [record[title] for record in index["records"]]
+
+
+class _Html:
+    def __init__(self, html: str):
+        self.html = html
+
+    def __html__(self) -> str:
+        return self.html
+
+
+@given(st.one_of(st.text(), st.integers(), st.floats(), st.none(), st.booleans(),
+                 st.text().map(Markup), st.text().map(_Html), st.lists(st.text(), max_size=3)))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_output_escaping_is_markupsafes(value):
+    """The templates' output escaping (factsite.render.escape_output) gives markupsafe's text."""
+    assert escape_output(value) == str(markupsafe.escape(value))
+
+
+def test_the_site_templates_escape_their_output_with_it(tmp_path):
+    env = make_environment(load_config(ROOT / "site_config.yaml", Problems()), None)
+    template = env.get_template("claim.html")
+    assert template.root_render_func.__globals__["escape"] is escape_output
+    page = env.from_string("{{ a }}|{{ b }}|{{ c }}").render(a=SCRIPT, b=Markup("<b>x</b>"), c=7)
+    assert page == "&lt;script&gt;alert(1)&lt;/script&gt;|<b>x</b>|7"
