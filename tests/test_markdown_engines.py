@@ -59,6 +59,7 @@ DIVERGENT = {
     "an inline footnote that panics the Rust port": "%^[Í²]]x",
     "an unmatched backtick after a code span in brackets (a panic)": "[foo `bar` baz`\n",
     "a link outside the allow-list": "<irc://foo.bar:2233/baz>\n",
+    "a reference definition to a backslash": "[r]: \\",
     "a reference definition outside the allow-list": "[r]: //a\n\n[x][r]\n\n[r]: A:b\n\n[y][r]\n",
     "a host outside ASCII": "[x](http://Вучић.рс/Приштина)\n",
     "a punycode host": "<http://xn--n3h.net/>\n",
