@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import yaml
@@ -37,7 +38,7 @@ from factsite.errors import BuildFailed
 from factsite.markup import Markdown
 from factsite.model import _paragraphs
 from factsite.pipeline import build
-from factsite.quotes import compare_wordings, tokenize
+from factsite.quotes import SourceText, compare_wordings, fragments, tokenize
 from factsite.schema import KINDS, check_record
 from factsite.urls import check_relative, slug_problem, slugify
 from factsite.yamlread import _Loader as YamlLoader
@@ -450,6 +451,77 @@ def test_differing_words_are_marked_as_a_word_by_word_diff_would(a: str, b: str)
     assert [(s.text, s.marked) for s in got_b] == _marked_word_by_word(b, differs_b)
     assert "".join(s.text for s in got_a) == a
 
+
+SOURCE_WORDS = st.sampled_from(["Kosovo", "kosovo", "KOSOVO", "Kosovo's", "Kosovo’s", "is", "isn't", "Serbia",
+                                "Serbia'", "'Serbia", "''", "not", "Приштина", "Vučić", "İstanbul", "straße",
+                                "the", "thethe", "a_b", "…", "...", "[...]", "—", ",", ".", "\n\n", "  ", "x9",
+                                "Ǆ", "ﬁnal"])
+
+
+def _found_word_by_word(text: str, wording: str) -> tuple[bool, list[tuple[int, int]], str]:
+    """The reference: the text cut into words once, each run of the wording compared
+    word by word at every place, first to last, each after the one before."""
+    tokens = tokenize(text)
+    keys = [t.key for t in tokens]
+    spans, at, first = [], 0, None
+    for run in fragments(wording):
+        n = len(run.keys)
+        hit = next((i for i in range(at, len(keys) - n + 1) if keys[i:i + n] == run.keys), None)
+        if hit is None:
+            return False, [], ""
+        spans.append((tokens[hit].start, tokens[hit + n - 1].end))
+        first = hit if first is None else first
+        at, last = hit + n, hit + n - 1
+    if not spans:
+        return False, [], ""
+    words = [text[t.start:t.end] for t in tokens[first:last + 1]]
+    if len(words) <= 8:
+        fragment = text[tokens[first].start:tokens[last].end]
+    else:
+        fragment = (text[tokens[first].start:tokens[first + 3].end] + ","
+                    + text[tokens[last - 3].start:tokens[last].end])
+    return True, spans, fragment
+
+
+def _check_wording(text: str, wording: str) -> None:
+    archived = SourceText(text)
+    found, spans, fragment = _found_word_by_word(archived.text, wording)
+    indexed = SourceText(text)
+    indexed.folded = None  # as for a text whose folding changes its length
+    for got in (archived.check(wording), indexed.check(wording)):
+        assert got.found == found
+        if found:
+            assert got.spans == spans
+            assert unquote(got.text_fragment.removeprefix("#:~:text=")) == re.sub(r"\s+", " ", fragment)
+
+
+@pytest.mark.parametrize("text, wording", [
+    ("thethe Kosovo the Kosovo", "the Kosovo"),  # a first word inside another, then whole
+    ("isn't is not", "t is"),  # a word after an apostrophe inside another word
+    ("Kosovo Kosovo", "Kosovo … Kosovo"),  # the next run starts after the last one's end
+    ("one two three four five six seven eight nine", "one two three four five six seven eight"),
+    ("one two three four five six seven eight nine", "one two three four five six seven eight nine"),
+])
+def test_wordings_at_the_edges_of_the_search_are_found_as_word_by_word(text: str, wording: str):
+    _check_wording(text, wording)
+
+
+def test_a_word_cut_where_a_search_window_ends_is_not_taken_for_a_shorter_one():
+    for length in range(1, 300):  # whatever the window's size, one of these ends at its edge
+        _check_wording("a " + "b" * 200 + " c", "a " + "b" * length)
+
+
+@given(text=st.lists(SOURCE_WORDS, max_size=40).map(" ".join), data=st.data())
+@settings(UNIT_SETTINGS, max_examples=400)
+def test_a_wording_is_found_where_a_word_by_word_search_finds_it(text: str, data):
+    """SourceText looks for a wording's first word with str.find and cuts only a window
+    into words; the index (used where folding changes the text's length) searches all words."""
+    words = text.split(" ")
+    lo = data.draw(st.integers(0, len(words)))
+    hi = data.draw(st.integers(lo, len(words)))
+    wording = data.draw(st.one_of(st.just(" ".join(words[lo:hi])),
+                                  st.lists(SOURCE_WORDS, max_size=12).map(" ".join)))
+    _check_wording(text, wording)
 
 @given(body=st.text(st.sampled_from(["a", "b", " ", "\n", "\t", "\r", "\x0b", "\u2028", "\u00a0"]), max_size=60))
 @UNIT_SETTINGS
