@@ -15,7 +15,7 @@ import re
 import unicodedata
 from html import unescape
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
 
@@ -42,19 +42,29 @@ _PLAIN_URL = re.compile(r"(?:https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?=[/?#]|$)|(?=[
                         r"[A-Za-z0-9\-._~/?#&=+,;:!*'()$]*")
 # an autolink whose text holds a %-escape: markdown-it-py shows it decoded, the Rust port as written
 _AUTOLINK_ESCAPE = re.compile(r"<[^<>\s]*%")
-# where a link reference definition's destination may be (over-approximated: any "]:")
-_DEFINITION_URL = re.compile(r"\]:[ \t]*\n?[ \t]*(<[^>\n]*>?|\S+)")
 # what Python's str.strip() takes for space and CommonMark does not: markdown-it-py trims it
 # from paragraphs, headings and cells, the Rust port keeps it
 _UNICODE_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 # a footnote definition's label, at the start of a line
-_FOOTNOTE_LABEL = re.compile(r"(?m)^ {0,3}\[\^[^\]\n]*\]:")
+_FOOTNOTE_LABEL = re.compile(r"(?m)^ {0,3}\[\^[^\]\n]+\]:")
 # a list item with nothing in it (lazy quote lines end at one in markdown-it-py only)
 # (searched in "\n" + text: a pattern that starts with (?m)^ or (?:^|\n) tries every
 # position and is 6-10x slower on a 3 KB body)
-_EMPTY_ITEM = re.compile(r"\n {0,3}(?:[-+*]|[0-9]{1,9}[.)])[ \t]*(?:\n|$)")
+_EMPTY_ITEM = re.compile(r"\n[ \t>]*(?:(?:[-+*]|[0-9]{1,9}[.)])[ \t>]+)*(?:[-+*]|[0-9]{1,9}[.)])[ \t]*(?:\n|$)")
+# a line nested 16 containers deep (quotes, list items, indents): markdown-it-py stops nesting
+# at 20, and the Rust port goes on until its stack overflows (a crash, at ~50,000)
+_DEEP = re.compile(r"\n(?:[ \t]*(?:>|(?:[-+*]|[0-9]{1,9}[.)])(?=[ \t\n]))){16}|\n[ \t]{32}")
+# a delimiter row of one column (`|-`, `-|`, `--`): tables of one column are found apart
+_ONE_COLUMN_ROW = re.compile(r"\n[ \t]*\|?[ \t]*:?-+:?[ \t]*\|?[ \t]*(?:\n|$)")
+_NUMBERED_ITEM = re.compile(r"\n[ \t>]*[0-9]{1,9}[.)]")
+# a fence with anything before it on its line
+_FENCE_AFTER = re.compile(r"[^\n]```")
+# a list item or a table's line right after a quote's line, or a list item right after a
+# table's line: the two end a quote's paragraph or a table apart there
+_AFTER_QUOTE_OR_TABLE = re.compile(r"\n[ \t]*>[^\n]*\n[ \t]*(?:[0-9]{1,9}[.)]|[|:-])"
+                                   r"|\n[^\n]*\|[^\n]*\n[ \t]*(?:[0-9]{1,9}[.)]|[-+*][ \t])")
 # a footnote definition's label anywhere (in a quote, a list item or a line too)
-_ANY_FOOTNOTE_LABEL = re.compile(r"\[\^[^\]\n]*\]:")
+_ANY_FOOTNOTE_LABEL = re.compile(r"\[\^[^\]\n]+\]:")
 # a footnote reference as the Rust port writes it
 _FOOTNOTE_REF = re.compile(r'<sup class="footnote-ref"><a href="#fn(\d+)" id="fnref(\d+)">\[(\d+)\]</a>')
 _BARE_DELIMITER_ROW = re.compile(r"\n[ \t]*:?-+:?[ \t]*(?:\n|$)")
@@ -74,16 +84,6 @@ def _wide_host(url: str) -> bool:
     except ValueError:
         return True
     return "%" in parts.netloc or (parts.scheme == "mailto" and "%" in parts.path)
-
-
-def _definitions_safe(text: str, validate: Callable[[str], bool]) -> bool:
-    """Do all reference definitions point where markdown-it-py allows? It drops one that does
-    not (its text stays); the Rust port keeps it, and a definition leaves no trace to check."""
-    for match in _DEFINITION_URL.finditer(text):
-        url = match[1].strip("<>")
-        if not (validate(url) and validate(unescape(url.replace("\\", "")))):
-            return False
-    return True
 
 
 def _footnotes_plain(text: str) -> bool:
@@ -174,6 +174,8 @@ class FastEngine:
             if _footnote_link(url):
                 continue
             url = unescape(url) if "&" in url else url
+            if "%" in url and unquote(url) != unquote(url).strip():
+                return False  # markdown-it-py strips white space from a URL before judging it
             if _PLAIN_URL.fullmatch(url):
                 continue  # allowed, and markdown-it-py's normalising leaves it as it is
             if not self.validate(url) or ("%" in url and _wide_host(url)) or self.normalize(url) != url:
@@ -189,19 +191,31 @@ class FastEngine:
             text = text.replace("\x00", "\ufffd")
         if self.allow_html and "<" in text:
             return None  # raw HTML: comments and headings in it are read differently
+        lines = "\n" + text
         if ("![" in text  # image alt text: the Rust port drops escapes and entities from it
                 or "^[" in text  # inline footnotes: the Rust port misreads (and panics on) some
                 # a code span inside link brackets: an unmatched ` after it panics the Rust port
                 or ("`" in text and "[" in text)
                 or "xn--" in text  # punycode: markdown-it-py shows the host decoded
+                # runs of three: emphasis and strikethrough pair up differently (`a~~~~a~~`)
+                or "***" in text or "___" in text or "~~~" in text
                 or _UNICODE_SPACE.search(text)
-                or _EMPTY_ITEM.search("\n" + text)
+                or _EMPTY_ITEM.search(lines)
+                # a fence after anything on its line (a list item's indent): the Rust port
+                # puts a line break between an item's text and the fence
+                or ("```" in text and _FENCE_AFTER.search(text))
                 # a fence left open on a last line with no line break: the Rust port adds one
-                or (not text.endswith("\n") and ("```" in text or "~~~" in text))
+                or (not text.endswith("\n") and "```" in text)
+                or _DEEP.search(lines)
+                or (("|" in text or ">" in text) and _AFTER_QUOTE_OR_TABLE.search(lines))
+                or ("|" in text and _ONE_COLUMN_ROW.search(lines))
                 or ("%" in text and _AUTOLINK_ESCAPE.search(text)) or _wide_delimiter(text)):
             return None
-        if "]:" in text and not (_definitions_safe(text, self.validate) and _footnotes_plain(text)):
-            return None
+        if "]:" in text:
+            if "]:" in _ANY_FOOTNOTE_LABEL.sub("", text):
+                return None  # a link reference definition: the two read many apart
+            if not _footnotes_plain(text):
+                return None
         try:
             html = self.md.render(text)
         except BaseException as error:  # a Rust panic arrives as pyo3's PanicException
@@ -212,6 +226,9 @@ class FastEngine:
                 # a definition left as text: markdown-it-py reads some (`[r]: \`) as one
                 or ("]:" in html and "]:" in text)
                 # a table line may continue a quote's paragraph lazily in one, not the other
+                # a table's rows go on until a numbered item in markdown-it-py only (when the
+                # number is not 1, which can interrupt no paragraph)
+                or ("<table>" in html and _NUMBERED_ITEM.search(lines))
                 or ("<table>" in html and ("<blockquote>" in html
                                             # a one-column delimiter row with no pipe makes
                                             # a table in the Rust port only

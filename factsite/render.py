@@ -65,7 +65,7 @@ def escape_output(value: Any) -> str:
     if type(value) is str:
         return _escape_inner(value)
     if hasattr(value, "__html__"):
-        return value.__html__()
+        return str(value.__html__())
     return _escape_inner(str(value))
 
 
