@@ -201,6 +201,7 @@ class SourceText(ArchivedText):
             return self._find_run_indexed(run, after)
         folded, first, count = self.folded, run[0], len(run)
         head = run[:2]
+        tries = 0
         at = folded.find(first, after)
         while at >= 0:
             # most places a first word occurs at ("the", "a") are not the wording's: two
@@ -208,6 +209,9 @@ class SourceText(ArchivedText):
             if _word_starts_at(folded, at):
                 found = _words_at(folded, at, len(head))
                 if found is not None and found[0] == head:
+                    tries += 1
+                    if tries > 64:  # the same words again and again: index the text once
+                        return self._find_run_indexed(run, at)
                     if count > 2:
                         found = _words_at(folded, at, count)
                     if found is not None and found[0] == run:
@@ -217,8 +221,8 @@ class SourceText(ArchivedText):
 
     def _find_run_indexed(self, run: list[str], after: int) -> tuple[int, int] | None:
         joined, b = self._indexed()
-        # the first word that starts at or after `after` (a word's end, or 0): its number is
-        # half the count of bounds up to `after` (they are sorted)
+        # the first word that starts at or after `after` (a word's edge, or 0): its number
+        # is half the count of bounds up to `after` (they are sorted)
         word = bisect_right(b, after) // 2 if after else 0
         start = _nth_space(joined, word)
         at = joined.find(" " + " ".join(run) + " ", start)

@@ -499,6 +499,7 @@ def _check_wording(text: str, wording: str) -> None:
     ("thethe Kosovo the Kosovo", "the Kosovo"),  # a first word inside another, then whole
     ("isn't is not", "t is"),  # a word after an apostrophe inside another word
     ("Kosovo Kosovo", "Kosovo … Kosovo"),  # the next run starts after the last one's end
+    ("a " * 100 + "a b", "a " * 5 + "b"),  # the same two words many times: the index takes over
     ("one two three four five six seven eight nine", "one two three four five six seven eight"),
     ("one two three four five six seven eight nine", "one two three four five six seven eight nine"),
 ])
