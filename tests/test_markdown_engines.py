@@ -54,6 +54,7 @@ DIVERGENT = {
     "an unused footnote before a used one": "a[^y]\n\n[^x]: X\n[^y]: Y\n",
     "a footnote interrupting a paragraph": "Text.[^1]\n[^1]: The note.\n",
     "a footnote inside a quote": "\n> „\n> [^1]: \n",
+    "a footnote defined in a quote after a blank line": "[^1]\n\n> [^1]: note\n",
     "a footnote referring to itself": "   [^1]: [^1]",
     "an inline footnote": "^[[^1]",
     "an inline footnote that panics the Rust port": "%^[Í²]]x",
