@@ -1,12 +1,13 @@
 """markdown-it-pyrs (markdown-it ported to Rust), held to markdown-it-py's HTML.
 
 The Rust port renders a body about ten times faster, but it follows an older
-CommonMark and its own plugin ports, so a few constructs come out differently
-(and a few inputs make it panic). `FastEngine.render` gives up, returning None,
-whenever the body or the HTML shows one of them; markdown-it-py then renders
-the body. Each check below names the difference it guards against; each was
-found by comparing the two on the CommonMark spec's examples, markdown-it-py's
-and mdit-py-plugins' fixtures and random bodies (tests/test_markdown_engines.py).
+CommonMark and its own plugin ports, so some constructs come out differently,
+a few inputs make it panic, and nesting tens of thousands deep crashes it.
+`FastEngine.render` gives up, returning None, whenever the body or the HTML
+shows one of them; markdown-it-py then renders the body. Each check below names
+the difference it guards against. They were found by comparing the two on the
+CommonMark spec's examples, markdown-it-py's and mdit-py-plugins' fixtures and
+random bodies; tests/test_markdown_engines.py holds a body for each.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ _AUTOLINK_ESCAPE = re.compile(r"<[^<>\s]*%")
 # what Python's str.strip() takes for space and CommonMark does not: markdown-it-py trims it
 # from paragraphs, headings and cells, the Rust port keeps it
 _UNICODE_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
-# a footnote definition's label, at the start of a line
+# a footnote definition's label at the start of a line
 _FOOTNOTE_LABEL = re.compile(r"(?m)^ {0,3}\[\^[^\]\n]+\]:")
 # a list item with nothing in it (lazy quote lines end at one in markdown-it-py only)
 # (searched in "\n" + text: a pattern that starts with (?m)^ or (?:^|\n) tries every
@@ -56,6 +57,7 @@ _EMPTY_ITEM = re.compile(r"\n[ \t>]*(?:(?:[-+*]|[0-9]{1,9}[.)])[ \t>]+)*(?:[-+*]
 _DEEP = re.compile(r"\n(?:[ \t]*(?:>|(?:[-+*]|[0-9]{1,9}[.)])(?=[ \t\n]))){16}|\n[ \t]{32}")
 # a delimiter row of one column (`|-`, `-|`, `--`): tables of one column are found apart
 _ONE_COLUMN_ROW = re.compile(r"\n[ \t]*\|?[ \t]*:?-+:?[ \t]*\|?[ \t]*(?:\n|$)")
+# a numbered list item's line (after a table: its rows end there in markdown-it-py only)
 _NUMBERED_ITEM = re.compile(r"\n[ \t>]*[0-9]{1,9}[.)]")
 # a fence with anything before it on its line
 _FENCE_AFTER = re.compile(r"[^\n]```")
@@ -67,6 +69,7 @@ _AFTER_QUOTE_OR_TABLE = re.compile(r"\n[ \t]*>[^\n]*\n[ \t]*(?:[0-9]{1,9}[.)]|[|
 _ANY_FOOTNOTE_LABEL = re.compile(r"\[\^[^\]\n]+\]:")
 # a footnote reference as the Rust port writes it
 _FOOTNOTE_REF = re.compile(r'<sup class="footnote-ref"><a href="#fn(\d+)" id="fnref(\d+)">\[(\d+)\]</a>')
+# a delimiter row with no pipe at all (`:-:`)
 _BARE_DELIMITER_ROW = re.compile(r"\n[ \t]*:?-+:?[ \t]*(?:\n|$)")
 # a code span of spaces only: the Rust port strips it to one
 _BLANK_CODE = re.compile(r"<code> +</code>")
