@@ -55,7 +55,7 @@ _EMPTY_ITEM = re.compile(r"\n[ \t>]*(?:(?:[-+*]|[0-9]{1,9}[.)])[ \t>]+)*(?:[-+*]
 # a line nested 16 containers deep (quotes, list items, indents): markdown-it-py stops nesting
 # at 20, and the Rust port goes on until its stack overflows (a crash, at ~50,000)
 _DEEP = re.compile(r"\n(?:[ \t]*(?:>|(?:[-+*]|[0-9]{1,9}[.)])(?=[ \t\n]))){16}|\n[ \t]{32}")
-# a delimiter row of one column (`|-`, `-|`, `--`): tables of one column are found apart
+# a delimiter row of one column (`|-`, `-|`, `--`, `:-:`): tables of one column are found apart
 _ONE_COLUMN_ROW = re.compile(r"\n[ \t]*\|?[ \t]*:?-+:?[ \t]*\|?[ \t]*(?:\n|$)")
 # a numbered list item's line (after a table: its rows end there in markdown-it-py only)
 _NUMBERED_ITEM = re.compile(r"\n[ \t>]*[0-9]{1,9}[.)]")
@@ -69,8 +69,6 @@ _AFTER_QUOTE_OR_TABLE = re.compile(r"\n[ \t]*>[^\n]*\n[ \t]*(?:[0-9]{1,9}[.)]|[|
 _ANY_FOOTNOTE_LABEL = re.compile(r"\[\^[^\]\n]+\]:")
 # a footnote reference as the Rust port writes it
 _FOOTNOTE_REF = re.compile(r'<sup class="footnote-ref"><a href="#fn(\d+)" id="fnref(\d+)">\[(\d+)\]</a>')
-# a delimiter row with no pipe at all (`:-:`)
-_BARE_DELIMITER_ROW = re.compile(r"\n[ \t]*:?-+:?[ \t]*(?:\n|$)")
 # a code span of spaces only: the Rust port strips it to one
 _BLANK_CODE = re.compile(r"<code> +</code>")
 
@@ -211,7 +209,6 @@ class FastEngine:
                 or (not text.endswith("\n") and "```" in text)
                 or _DEEP.search(lines)
                 or (("|" in text or ">" in text) and _AFTER_QUOTE_OR_TABLE.search(lines))
-                or ("|" in text and _ONE_COLUMN_ROW.search(lines))
                 or ("%" in text and _AUTOLINK_ESCAPE.search(text)) or _wide_delimiter(text)):
             return None
         if "]:" in text:
@@ -228,14 +225,10 @@ class FastEngine:
         if ("<blockquote>\n</blockquote>" in html
                 # a definition left as text: markdown-it-py reads some (`[r]: \`) as one
                 or ("]:" in html and "]:" in text)
-                # a table line may continue a quote's paragraph lazily in one, not the other
-                # a table's rows go on until a numbered item in markdown-it-py only (when the
-                # number is not 1, which can interrupt no paragraph)
-                or ("<table>" in html and _NUMBERED_ITEM.search(lines))
-                or ("<table>" in html and ("<blockquote>" in html
-                                            # a one-column delimiter row with no pipe makes
-                                            # a table in the Rust port only
-                                            or _BARE_DELIMITER_ROW.search("\n" + text)))
+                # a table line may continue a quote's paragraph lazily in one, not the other;
+                # a table's rows go on until a numbered item in markdown-it-py only
+                or ("<table>" in html and ("<blockquote>" in html or _NUMBERED_ITEM.search(lines)))
+                or (("|" in text or "<table>" in html) and _ONE_COLUMN_ROW.search(lines))
                 or ("<code> " in html and _BLANK_CODE.search(html))):
             return None
         if " href=" in html and not self._links_agree(html):
