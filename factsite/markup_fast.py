@@ -57,7 +57,11 @@ _EMPTY_ITEM = re.compile(r"\n[ \t>]*(?:(?:[-+*]|[0-9]{1,9}[.)])[ \t>]+)*(?:[-+*]
 _DEEP = re.compile(r"\n(?:[ \t]*(?:>|(?:[-+*]|[0-9]{1,9}[.)])(?=[ \t\n]))){16}|\n[ \t]{32}")
 # a delimiter row of one column (`|-`, `-|`, `--`, `:-:`): tables of one column are found apart
 _ONE_COLUMN_ROW = re.compile(r"\n[ \t]*\|?[ \t]*:?-+:?[ \t]*\|?[ \t]*(?:\n|$)")
-# a numbered list item's line (after a table: its rows end there in markdown-it-py only)
+# a quote's line
+_QUOTE_LINE = re.compile(r"\n[ \t]*>")
+# a numbered list item's line after a line of text that is not a list item's first line
+_NUMBERED_INTERRUPTING = re.compile(r"\n(?![ \t]*(?:[0-9]{1,9}[.)]|[-+*][ \t]|\n))[^\n]+\n[ \t>]*[0-9]{1,9}[.)]")
+# a numbered list item's line (after a table or a quote: they end there in markdown-it-py only)
 _NUMBERED_ITEM = re.compile(r"\n[ \t>]*[0-9]{1,9}[.)]")
 # a fence with anything before it on its line
 _FENCE_AFTER = re.compile(r"[^\n]```")
@@ -127,6 +131,14 @@ def _footnotes_in_order(html: str) -> bool:
     if html.count('class="footnote-item"') != len(refs):
         return False
     return all(a == b == c == str(n) for n, (a, b, c) in enumerate(refs, 1))
+
+
+def _numbered_after_quote(lines: str) -> bool:
+    """Is there a numbered list item right after a line of text (not a list item's first
+    line), anywhere after a quote's first line? In markdown-it-py one ends the quote's lazily
+    continued paragraph, in the Rust port the paragraph goes on."""
+    quote = _QUOTE_LINE.search(lines)
+    return quote is not None and _NUMBERED_INTERRUPTING.search(lines, quote.end()) is not None
 
 
 def _wide_delimiter(text: str) -> bool:
@@ -209,6 +221,7 @@ class FastEngine:
                 or (not text.endswith("\n") and "```" in text)
                 or _DEEP.search(lines)
                 or (("|" in text or ">" in text) and _AFTER_QUOTE_OR_TABLE.search(lines))
+                or (">" in text and _numbered_after_quote(lines))
                 or ("%" in text and _AUTOLINK_ESCAPE.search(text)) or _wide_delimiter(text)):
             return None
         if "]:" in text:

@@ -90,6 +90,7 @@ DIVERGENT = {
     "a space entity before a scheme": "[x](&#32;javascript:alert(1))\n",
     "a space entity ending a URL": "[x](/&#32;)\n",
     "a numbered item after a quote": "> He said it.\n2. Second point\n",
+    "a numbered item after a quote's lazy line": "> He said it.\nand more\n10. Second point\n",
     "a numbered item after a table": "| a | b |\n|---|---|\n| 1 | 2 |\n2. next\n",
     "a numbered item after a table's row with no pipe": "| a | b |\n|---|---|\nb c\n10. x\n",
     "an empty list item in a quote": ">>a\n>-",
