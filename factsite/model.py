@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,8 +93,6 @@ class Source(Entry):
     retrieved: dt.date = dt.date.min
     archive_url: str | None = None
     claims: list["Claim"] = field(default_factory=list)
-    # the recently drawn archived texts, shared by every source of one site (see TextCache)
-    recent: "TextCache | None" = field(default=None, repr=False)
     _text: Any = field(default=None, repr=False)
 
     section = "sources"
@@ -116,46 +113,12 @@ class Source(Entry):
             self._text = SourceText("\n\n".join(self.paragraphs))
         return self._text
 
-    def archived(self) -> Any:
-        """The archived text for drawing passages in context: the SourceText if one was
-        built, else a lighter ArchivedText (no word index), kept among the recent few."""
-        if self._text is not None:
-            return self._text
-        if self.recent is None:
-            self.recent = TextCache()
-        return self.recent.get(self)
-
-
-class TextCache:
-    """The archived texts drawn most recently, a few hundred at most.
-
-    Making one costs ~250 us (paragraphs, Unicode normalisation, sentences) and a claim
-    page draws one per appearance; keeping all of them grew each render worker by ~70 MB at
-    10,000 claims. Claims citing one source are drawn close together (same event, same
-    days), so a small cache serves nearly every passage."""
-
-    def __init__(self, size: int = 256):
-        self.size = size
-        self._texts: OrderedDict[int, tuple[Source, Any]] = OrderedDict()
-
-    def get(self, source: Source) -> Any:
-        key = id(source)
-        found = self._texts.get(key)
-        if found is not None:
-            self._texts.move_to_end(key)
-            return found[1]
-        from .quotes import ArchivedText
-
-        text = ArchivedText("\n\n".join(source.paragraphs))
-        self._texts[key] = (source, text)  # the source is kept too, so its id stays its own
-        if len(self._texts) > self.size:
-            self._texts.popitem(last=False)
-        return text
-
 
 @dataclass(eq=False)
 class Segment:
-    """A run of text, marked when it is the quote (in context) or a difference."""
+    """A run of text, marked when it is the quote (in context) or a difference. Slotted:
+    every checked quotation keeps its passage's segments in the cache."""
+    __slots__ = ("text", "marked")
     text: str
     marked: bool
 
@@ -168,11 +131,7 @@ class Appearance:
     spans: list[tuple[int, int]] = field(default_factory=list)  # where the words are in the source
     text_fragment: str = ""  # '#:~:text=...' for the link to the original
     diff: list[Segment] = field(default_factory=list)  # wording with differences marked
-
-    @property
-    def context(self) -> list[Segment]:
-        """The sentence before, the quoted words (marked) and the sentence after."""
-        return self.source.archived().context(self.spans) if self.spans else []
+    context: list[Segment] = field(default_factory=list)  # the sentences around, quote marked
 
 
 @dataclass(eq=False)

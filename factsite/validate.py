@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 from .config import SiteConfig
 from .errors import Location, Problems
 from .loading import RawEntry
-from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag, TextCache
+from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
 from .cache import Caches
 from .parallel import map_items
 from .quotes import QuoteResult, compare_wordings
@@ -219,6 +219,7 @@ class ClaimLinker:
             if result.found:
                 appearance.spans = result.spans
                 appearance.text_fragment = result.text_fragment
+                appearance.context = result.context
             else:
                 match = result.missing
                 assert match is not None
@@ -317,8 +318,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
             problems.error(e.location(("end_date",)), "end_date is before date",
                            "swap the two dates, or fix the typo")
         events[e.slug] = event
-    recent = TextCache()  # one for all sources: the texts drawn last, whichever source
-    sources = {e.slug: Source(**common(e, v), recent=recent, outlet=v["outlet"] or "",
+    sources = {e.slug: Source(**common(e, v), outlet=v["outlet"] or "",
                               title=v["title"] or e.slug, url_original=v["url"] or "", published=v["published"] or Source.published,
                               language=v["language"] or config.language, author=v["author"],
                               retrieved=v["retrieved"] or Source.retrieved, archive_url=v["archive_url"])
