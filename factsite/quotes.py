@@ -21,6 +21,7 @@ from .model import Segment
 
 _APOSTROPHES = "'’ʼ‘`´"
 _ELISION = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)\s*")
+_SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’»“]*\s+|\n\s*\n")
 
 
@@ -130,8 +131,6 @@ class SourceText:
         self.folded = folded if len(folded) == len(self.text) else None
         self._index: tuple[str, array] | None = None
         self._positions: dict[str, list[int]] | None = None
-        self._sentences: list[tuple[int, int]] | None = None
-        self._ends: list[int] | None = None
 
     def _indexed(self) -> tuple[str, array]:
         if self._index is None:
@@ -255,30 +254,9 @@ class SourceText:
                                context=self.context(spans))
         return QuoteResult(False, [], "", match)
 
-    def sentences(self) -> list[tuple[int, int]]:
-        if self._sentences is None:
-            bounds, start = [], 0
-            for match in _SENTENCE_END.finditer(self.text):
-                if match.start() > start:
-                    bounds.append((start, match.start()))
-                start = match.end()
-            if start < len(self.text):
-                bounds.append((start, len(self.text)))
-            self._sentences = bounds
-        return self._sentences
-
     def context(self, spans: list[tuple[int, int]]) -> list[Segment]:
         """The sentence before, the quoted sentence(s) and the sentence after, quote marked."""
-        sentences = self.sentences()
-        if self._ends is None:
-            self._ends = [end for _start, end in sentences]
-        ends = self._ends
-        first = bisect_right(ends, spans[0][0])  # the first sentence ending after the quote starts
-        if first == len(ends):
-            first = 0
-        last = min(bisect_left(ends, spans[-1][1]), len(ends) - 1)  # ...ending at or after its end
-        lo = sentences[max(0, first - 1)][0]
-        hi = sentences[min(len(sentences) - 1, last + 1)][1]
+        lo, hi = _passage_bounds(self.text, spans[0][0], spans[-1][1])
         segments, at = [], lo
         for start, end in spans:
             if start > at:
@@ -306,6 +284,43 @@ class SourceText:
 
 
 _WORD_CHAR = re.compile(r"\w")
+
+
+def _passage_bounds(text: str, start: int, end: int, back: int = 256) -> tuple[int, int]:
+    """Where the passage around text[start:end] begins and ends: from the sentence before
+    the first one ending after `start`, to the sentence after the first one ending at or
+    after `end`. Sentences lie between matches of _SENTENCE_END; empty ones do not count.
+
+    Only the text near the quote is cut into sentences: the whole text was 0.8 of 5 CPU-s
+    of checking a 10,000-claim archive. The cut starts after a letter or digit, which no
+    sentence end contains, so the ends found from there are the ends found from the text's
+    start (the pattern's look-behind still sees the letter); the first sentence found may
+    be a part, so two must lie before the quote, or the cut is moved back. (Scanning costs
+    ~40 ns a character: the first cut lies three sentences back, 256 characters.)"""
+    while True:
+        cut = max(0, start - back)
+        while cut > 0 and not text[cut - 1].isalnum():
+            cut -= 1
+        sentences, at, after = [], cut, 0
+        for match in _SENTENCE_END.finditer(text, cut):
+            if match.start() > at:
+                sentences.append((at, match.start()))
+                if match.start() >= end:
+                    after += 1
+                    if after == 2:  # the sentence after the quote's is whole
+                        break
+            at = match.end()
+        else:
+            if at < len(text):
+                sentences.append((at, len(text)))
+        first = next((i for i, (_s, e) in enumerate(sentences) if e > start), None)
+        if cut == 0 or (first is not None and first >= 2):
+            break
+        back *= 4
+    if first is None:
+        first = 0
+    last = next((i for i, (_s, e) in enumerate(sentences) if e >= end), len(sentences) - 1)
+    return sentences[max(0, first - 1)][0], sentences[min(len(sentences) - 1, last + 1)][1]
 
 
 def _word_starts_at(folded: str, at: int) -> bool:
@@ -348,7 +363,7 @@ def _nth_space(joined: str, number: int) -> int:
 
 
 def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
+    return _SPACES.sub(" ", text)
 
 
 def _encode(text: str) -> str:

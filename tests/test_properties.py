@@ -38,7 +38,7 @@ from factsite.errors import BuildFailed
 from factsite.markup import Markdown
 from factsite.model import _paragraphs
 from factsite.pipeline import build
-from factsite.quotes import SourceText, compare_wordings, fragments, tokenize
+from factsite.quotes import _SENTENCE_END, SourceText, _passage_bounds, compare_wordings, fragments, tokenize
 from factsite.schema import KINDS, check_record
 from factsite.urls import check_relative, slug_problem, slugify
 from factsite.yamlread import _Loader as YamlLoader
@@ -523,6 +523,57 @@ def test_a_wording_is_found_where_a_word_by_word_search_finds_it(text: str, data
     wording = data.draw(st.one_of(st.just(" ".join(words[lo:hi])),
                                   st.lists(SOURCE_WORDS, max_size=12).map(" ".join)))
     _check_wording(text, wording)
+
+def _all_sentences(text: str) -> list[tuple[int, int]]:
+    sentences, at = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.start() > at:
+            sentences.append((at, match.start()))
+        at = match.end()
+    if at < len(text):
+        sentences.append((at, len(text)))
+    return sentences
+
+
+def _passage_everywhere(text: str, start: int, end: int) -> tuple[int, int]:
+    """The passage's bounds from all of the text's sentences, as before the local cut."""
+    sentences = _all_sentences(text)
+    first = next((i for i, (s, e) in enumerate(sentences) if e > start), 0)
+    last = next((i for i, (s, e) in enumerate(sentences) if e >= end), len(sentences) - 1)
+    return sentences[max(0, first - 1)][0], sentences[min(len(sentences) - 1, last + 1)][1]
+
+
+# letters, sentence ends, the quotes that may follow them, white space of several kinds
+SENTENCE_PIECES = st.sampled_from(["a", "bc", "Ž", "7", ".", "!", "?", "…", '"', "”", "’", "»", "“", ",",
+                                   " ", "  ", "\n", "\n\n", " \n \n", "\t", "\u00a0", "\u2028", ". ", ".” "])
+
+
+def _same_passage(text: str, start: int, end: int) -> None:
+    expected = _passage_everywhere(text, start, end)
+    for back in (1, 2, 3, 5, 8, 256):  # small first steps: the cut moves back, often
+        assert _passage_bounds(text, start, end, back) == expected, (back, start, end)
+
+
+@pytest.mark.parametrize("text, start, end", [
+    ("a. b. c. d", 6, 7),
+    # a cut after a quote mark would start a sentence end's match in its middle: the white
+    # space after the paragraph break would open the sentence "b." (it must start at "b")
+    ("a.””\n\n  b. c. d", 11, 12),
+])
+def test_a_passage_cut_near_the_quote_equals_one_cut_from_all_sentences(text: str, start: int, end: int):
+    _same_passage(text, start, end)
+
+
+@given(text=st.lists(SENTENCE_PIECES, min_size=1, max_size=80).map("".join), data=st.data())
+@settings(UNIT_SETTINGS, max_examples=600)
+def test_any_passage_cut_near_the_quote_equals_one_cut_from_all_sentences(text: str, data):
+    """_passage_bounds cuts only the text near the quote into sentences, from a point it
+    moves back until two sentences lie before the quote."""
+    if not _all_sentences(text):  # white space and quotes only: no word to quote
+        return
+    start = data.draw(st.integers(0, len(text) - 1))
+    _same_passage(text, start, data.draw(st.integers(start + 1, len(text))))
+
 
 @given(body=st.text(st.sampled_from(["a", "b", " ", "\n", "\t", "\r", "\x0b", "\u2028", "\u00a0"]), max_size=60))
 @UNIT_SETTINGS
