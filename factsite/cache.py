@@ -59,6 +59,11 @@ class Caches:
         return self.slugs[text]
 
 
+def record_key(entry: Any) -> tuple[str, str]:
+    """An entry file's key in `Caches.records`: its path as shown and its bytes' digest."""
+    return (entry.shown, entry.digest)
+
+
 def digest(data: bytes) -> str:
     """The content hash used everywhere: file digests, page fingerprints, the manifest."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()

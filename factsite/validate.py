@@ -12,12 +12,11 @@ from typing import Any, Callable, Iterable
 
 from .config import SiteConfig
 from .errors import Location, Problems
-from .loading import RawEntry
+from .loading import RawEntry, checked_fields
 from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
-from .cache import Caches
+from .cache import Caches, record_key
 from .parallel import map_items
 from .quotes import QuoteResult, compare_wordings
-from .schema import KINDS, check_record
 from .urls import slug_problem
 
 # Top-level folders the generator itself writes; a page may not take their names.
@@ -44,15 +43,11 @@ class _Index:
 
 
 def check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list[Any]]:
-    """The entry's typed values and field problems, computed once per file content."""
-    key = (entry.shown, entry.digest)
+    """The entry's typed values and field problems, computed once per file content
+    (usually where the file was read)."""
+    key = record_key(entry)
     if key not in caches.records:
-        found = Problems()
-
-        def report(path: tuple[Any, ...], message: str, hint: str) -> None:
-            found.error(entry.location(path), message, hint)
-        caches.records[key] = (check_record(entry.doc.values(), KINDS[entry.kind], report), found.items)
-        entry.doc.forget_data()
+        caches.records[key] = checked_fields(entry)
     caches.used.add(("records", key))
     return caches.records[key]
 
