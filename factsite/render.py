@@ -79,10 +79,22 @@ class _Template(jinja2.Template):
         return super()._from_namespace(environment, namespace, globals)
 
 
+class _Environment(jinja2.Environment):
+    """Templates' globals as one plain dict instead of a ChainMap over the environment's.
+
+    Each page copies its template's globals into a new context (`dict(globals)`, `set(globals)`)
+    and each `{% import %}` compares key sets with them; over a ChainMap those run in Python,
+    ~40 us a page. The globals are set before any template is loaded and never changed
+    (as Jinja's documentation asks), so a snapshot holds the same values."""
+
+    def make_globals(self, d: Any) -> Any:
+        return {**self.globals, **(d or {})}
+
+
 def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -> jinja2.Environment:
     """`static_hashes` version asset URLs for caches; None (the preview) leaves them bare,
     so a stylesheet edit changes no page and can be swapped in without a reload."""
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(str(config.templates_dir.resolve())),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -90,6 +102,7 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        cache_size=-1,  # a plain dict: the LRU's locking and reordering ran on each lookup
     )
     base = config.base_path
 

@@ -175,3 +175,13 @@ def test_the_site_templates_escape_their_output_with_it(tmp_path):
     assert template.root_render_func.__globals__["escape"] is escape_output
     page = env.from_string("{{ a }}|{{ b }}|{{ c }}").render(a=SCRIPT, b=Markup("<b>x</b>"), c=7)
     assert page == "&lt;script&gt;alert(1)&lt;/script&gt;|<b>x</b>|7"
+
+
+def test_the_site_templates_see_the_environments_globals_as_one_plain_dict():
+    """Pages copy their template's globals into each context: a plain dict is copied in C
+    (factsite.render._Environment), where Jinja's ChainMap was iterated in Python."""
+    env = make_environment(load_config(ROOT / "site_config.yaml", Problems()), None)
+    for name in ("claim.html", "macros.html"):
+        found = env.get_template(name).globals
+        assert type(found) is dict and found == dict(env.globals), name
+    assert env.from_string("{{ memo is defined and url('x/') }}").render() == "/x/"
