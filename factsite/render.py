@@ -62,8 +62,11 @@ def escape_output(value: Any) -> str:
     Jinja's compiled templates call `escape` on each `{{ }}` they output, and only
     join the results; markupsafe's wraps each in a Markup object, which is 15% of
     drawing a page. The text is the same."""
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return _escape_inner(value)
+    if kind is Markup:  # a macro's output, a time tag: safe already, and only joined
+        return value
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return _escape_inner(str(value))
