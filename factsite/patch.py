@@ -68,7 +68,7 @@ def reread(by_path: dict[str, Entry], changed: set[str], cwd: Path) -> list[Rere
             info = os.stat(path)
         except OSError:
             return None  # deleted: the lists change
-        raw = read_entry(kind, Path(path), entry.source_path, found)
+        raw = read_entry(kind, str(Path(path)), entry.source_path, found)
         if raw is None or found.items or raw.slug != entry.slug:
             return None
         reads.append((entry, raw, (info.st_mtime_ns, info.st_size)))

@@ -274,7 +274,7 @@ class Builder:
         """The file cache learns the files a patch read (raw entry, stamp), as the full
         build's reading would."""
         for raw, stamp in reads:
-            self.caches.files[str(raw.path)] = (stamp, raw, [])
+            self.caches.files[raw.path] = (stamp, raw, [])
 
     def _patch_bodies(self, last: _LastSite, edits: list[Any]) -> BuildResult:
         """Body-only edits: each entry's own page is drawn again, nothing else."""
