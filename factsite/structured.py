@@ -68,8 +68,16 @@ def claim_review(config: SiteConfig, claim: Claim) -> dict[str, Any]:
 def script_json(data: Any) -> Markup:
     """JSON safe to place inside <script type="application/ld+json">."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    # looked for first: a `replace` that finds nothing in a non-ASCII text still cost ~1 us
+    # (a claim page's 1.4 KB), against 0.04 us for `in`
+    for unsafe, escaped in _SCRIPT_UNSAFE:
+        if unsafe in text:
+            text = text.replace(unsafe, escaped)
+    return Markup(text)
+
+
+_SCRIPT_UNSAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                  ("\u2029", "\\u2029"))
 
 
 def search_record(entry: Any) -> str:
