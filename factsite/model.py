@@ -100,8 +100,8 @@ class Source(Entry):
     @property
     def paragraphs(self) -> list[str]:
         """The archived text's paragraphs, white space inside each folded. Computed each
-        time a page needs them (~100 us), not kept: kept for every source, they and the
-        texts below grew each render worker by ~70 MB at 10,000 claims."""
+        time a page needs them (~20 us), not kept: kept for every source, they and the
+        searchable texts grew each render worker by ~70 MB at 10,000 claims."""
         return _paragraphs(self.body)
 
     def text(self) -> Any:
