@@ -59,9 +59,9 @@ class Caches:
         return self.slugs[text]
 
 
-def record_key(entry: Any) -> tuple[str, str]:
+def record_key(shown: str, file_digest: str) -> tuple[str, str]:
     """An entry file's key in `Caches.records`: its path as shown and its bytes' digest."""
-    return (entry.shown, entry.digest)
+    return (shown, file_digest)
 
 
 def digest(data: bytes) -> str:

@@ -181,7 +181,7 @@ def load_content(content_dir: Path, problems: Problems,
         for i, (stamp, entry, found, checked) in map_items(parse, jobs):
             caches.files[jobs[i][0]] = (stamp, entry, found)
             if checked is not None:
-                caches.records[record_key(entry)] = checked
+                caches.records[record_key(entry.shown, entry.digest)] = checked
             caches.dirty = True
 
     def read(key: str, kind: str) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import Caches
+from .cache import Caches, record_key
 from .errors import Problems, display_path
 from .loading import RawEntry, read_entry
 from .model import Claim, Entry, Event, Page, Site, Speaker
@@ -102,7 +102,7 @@ class ClaimPatch:
     def _tag_names(self, claim: Claim, values: dict[str, Any] | None = None) -> list[str] | None:
         """The tags as the claim's file spells them (its checked record keeps them)."""
         if values is None:
-            record = self.caches.records.get((claim.source_path, claim.digest))
+            record = self.caches.records.get(record_key(claim.source_path, claim.digest))
             if record is None:
                 return None
             values = record[0]

@@ -45,7 +45,7 @@ class _Index:
 def check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list[Any]]:
     """The entry's typed values and field problems, computed once per file content
     (usually where the file was read)."""
-    key = record_key(entry)
+    key = record_key(entry.shown, entry.digest)
     if key not in caches.records:
         caches.records[key] = checked_fields(entry)
     caches.used.add(("records", key))
