@@ -166,23 +166,21 @@ class SourceText:
         (start of the first, end of the last)."""
         if self.folded is None:
             return self._find_run_indexed(run, after)
-        folded, first, count = self.folded, run[0], len(run)
-        head = run[:2]
+        folded, first = self.folded, run[0]
         tries = 0
         at = folded.find(first, after)
         while at >= 0:
-            # most places a first word occurs at ("the", "a") are not the wording's: two
-            # words (a small window) rule them out before the whole run is cut into words
+            # most places a first word occurs at ("the", "a") are not the wording's; the
+            # words are compared there one by one, in place, and the first that differs
+            # rules the place out
             if _word_starts_at(folded, at):
-                found = _words_at(folded, at, len(head))
-                if found is not None and found[0] == head:
+                end, matched = _run_ends_at(folded, at, run)
+                if end is not None:
+                    return at, end
+                if matched >= 2:
                     tries += 1
                     if tries > 64:  # the same words again and again: index the text once
                         return self._find_run_indexed(run, at)
-                    if count > 2:
-                        found = _words_at(folded, at, count)
-                    if found is not None and found[0] == run:
-                        return at, at + found[1]
             at = folded.find(first, at + 1)
         return None
 
@@ -334,24 +332,33 @@ def _word_starts_at(folded: str, at: int) -> bool:
     return not (before == "'" and at >= 2 and _WORD_CHAR.match(folded, at - 2) is not None)
 
 
-def _words_at(folded: str, at: int, count: int) -> tuple[list[str], int] | None:
-    """The `count` words from a word start `at` of a folded text, and where the last ends
-    (relative to `at`); None if the text has fewer. Only a window is cut into words, grown
-    until it holds them: a word is never cut at its edge, as the window either ends the
-    text or the words counted end before its last character."""
-    size = 16 * count + 32
-    while True:
-        window = folded[at:at + size]
-        parts = _WORD_SPLIT.split(window)
-        keys = parts[1::2]
-        whole = at + size >= len(folded)
-        complete = keys if whole else keys[:-1]  # the last may go on past the window
-        if len(complete) >= count:
-            end = sum(map(len, parts[:2 * count]))
-            return keys[:count], end
-        if whole:
-            return None
-        size *= 2
+_CONTINUES = re.compile(rf"\w|[{_APOSTROPHES}]\w")  # what would carry a word on past where it seems to end
+_GAP = re.compile(r"\W+")  # between two words: everything up to the next word character
+
+
+def _run_ends_at(folded: str, at: int, run: list[str]) -> tuple[int | None, int]:
+    """Where the words `run` end if they are the words of a folded text from the word start
+    `at` (else None), and how many of them matched. `_words` splits a text into words of
+    word characters joined by single apostrophes, so a word is there when its characters
+    are and neither a word character nor an apostrophe and one follow them; the gap to the
+    next word is every character up to the next word character.
+
+    Compared in place, with a few calls in C a word: cutting a window of the text into
+    words at every place the first word occurs was a third of checking quotations."""
+    last = len(run) - 1
+    for number, key in enumerate(run):
+        if not folded.startswith(key, at):
+            return None, number
+        at += len(key)
+        if _CONTINUES.match(folded, at) is not None:
+            return None, number
+        if number == last:
+            break
+        gap = _GAP.match(folded, at)
+        if gap is None:  # the text ends here
+            return None, number + 1
+        at = gap.end()
+    return at, len(run)
 
 
 def _nth_space(joined: str, number: int) -> int:
