@@ -195,6 +195,11 @@ class Site:
     pages: list[Page]
     preview: bool = False  # drafts included (the `serve` preview)
 
+    def page(self, slug: str) -> Page | None:
+        """The editorial page with this slug (`site.page('about')`), if there is one: a
+        claim page links to it, and a filter over the pages cost ~10 us a page."""
+        return next((p for p in self.pages if p.slug == slug), None)
+
     def verdict_counts(self, claims: list[Claim]) -> list[tuple[Verdict, int]]:
         """Counts per verdict, every verdict of the scale in scale order (zeros kept)."""
         counts = {v.id: 0 for v in self.config.verdicts}

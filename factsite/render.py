@@ -72,6 +72,14 @@ def escape_output(value: Any) -> str:
     return _escape_inner(str(value))
 
 
+def marked(parts: Any) -> Markup:
+    """Segments (a passage, a wording) as HTML: each marked one in <mark>. A filter, not a
+    macro: a claim page shows two or three, and a macro call costs ~8 us in Jinja."""
+    escape = _escape_inner if _escape_inner is not None else escape_output
+    return Markup("".join(f"<mark>{escape(part.text)}</mark>" if part.marked else escape(part.text)
+                          for part in parts))
+
+
 class _Template(jinja2.Template):
     """A template whose output escaping is `escape_output` (compiled code looks the
     name `escape` up in its module, which is this namespace)."""
@@ -129,6 +137,7 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
                        claim_review=lambda claim: claim_review(config, claim))
     env.filters["date"] = format_date
     env.filters["time_tag"] = time_tag
+    env.filters["marked"] = marked
     for name, function in (("url", url), ("absolute", full_url), ("static", static)):
         env.filters[name] = _site_filter(function)
     env.filters["script_json"] = script_json
