@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import (REPO, Entry, hrefs, paragraphs, read_entries, resolve, text,
-                      verdict_counts)
+from conftest import (REPO, Entry, hrefs, paragraphs, read_entries, resolve, site_base, split_file,
+                      stage_sample, text, verdict_counts)
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +254,27 @@ def test_pages_declare_the_site_language_and_a_title(sample):
         soup = sample.out.soup(page)
         assert soup.html.get("lang") == language, page
         assert soup.title and soup.title.get_text().strip(), page
+
+
+def test_the_preview_marks_draft_cards_and_only_those(tmp_path):
+    """In the preview, a draft's card carries the draft badge on the index pages, and no
+    published entry's card does: one of each kind is turned into a draft."""
+    from bs4 import BeautifulSoup
+
+    from factsite.pipeline import Builder
+
+    site = stage_sample(tmp_path)
+    drafted: dict[str, str] = {}
+    for kind in ("claims", "speakers", "events", "sources"):
+        entry = next(iter(read_entries(site.content, kind).values()))
+        header, body = split_file(entry.path.read_text(encoding="utf-8"))
+        entry.path.write_text(f"---\ndraft: true\n{header}\n---\n{body}", encoding="utf-8")
+        drafted[kind] = entry.slug
+    files = Builder(site.config, preview=True).build().files
+    base = site_base(site.site_config())
+    for kind, slug in drafted.items():
+        soup = BeautifulSoup(files[f"{kind}/index.html"], "html.parser")
+        cards = soup.find("main").select("article.card")
+        badged = {urlsplit(card.find("a")["href"]).path for card in cards if card.select(".draft-badge")}
+        assert badged == {f"{base}{kind}/{slug}/"}, kind
+        assert len(cards) > 1, kind  # published cards were there to be left unmarked
