@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import jinja2
 import markupsafe
 import pytest
 from hypothesis import given, settings
@@ -185,3 +186,22 @@ def test_the_site_templates_see_the_environments_globals_as_one_plain_dict():
         found = env.get_template(name).globals
         assert type(found) is dict and found == dict(env.globals), name
     assert env.from_string("{{ memo is defined and url('x/') }}").render() == "/x/"
+
+
+def test_calls_in_templates_reach_macros_the_memo_and_context_functions_as_in_jinja():
+    """factsite.render._Context calls macros and the memo straight, dropping the loop and
+    block variables Jinja passes along; anything else goes through Jinja's own `call`,
+    which gives a `pass_context` function its context."""
+    env = make_environment(load_config(ROOT / "site_config.yaml", Problems()), None)
+    env.globals["where"] = jinja2.pass_context(lambda context, word: f"{word}@{context['page']}")
+    source = ("{% macro tag(x, mark='') %}<{{ x }}{{ mark }}>{% endmacro %}"
+              "{% block main %}{% for x in xs %}{{ tag(x, mark='!') }}{{ memo(tag, x) }}"
+              "{{ where(x) }}{% endfor %}{% endblock %}")
+    page = env.from_string(source).render(xs=["a", SCRIPT], page="p")
+    assert page == "<a!><a>a@p<&lt;script&gt;alert(1)&lt;/script&gt;!><&lt;script&gt;alert(1)&lt;/script&gt;>" \
+        f"{markupsafe.escape(SCRIPT)}@p"
+    # a fresh environment drawing the same template with Jinja's own context gives the same
+    plain = make_environment(load_config(ROOT / "site_config.yaml", Problems()), None)
+    plain.context_class = jinja2.runtime.Context
+    plain.globals["where"] = env.globals["where"]
+    assert plain.from_string(source).render(xs=["a", SCRIPT], page="p") == page
