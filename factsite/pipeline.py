@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 import jinja2
 
 from . import __version__
-from .cache import Caches, cache_dir_for, code_version, digest, load_caches, save_caches
+from .cache import CacheWriter, Caches, cache_dir_for, code_version, digest, load_caches, save_caches
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems, display_path
 from .loading import load_content
@@ -142,6 +142,9 @@ class Builder:
         self.persistent = persistent  # caches are saved to disk between processes
         self.output_dir, self.base_url, self.preview = output_dir, base_url, preview
         self.caches = caches if caches is not None else Caches()
+        # called once worker processes are drawing a build's pages: work of the parent's
+        # that can go on meanwhile (the CLI build writes the finished caches)
+        self.while_rendering: Callable[[], None] | None = None
         self._md: tuple[bool, Any] | None = None
         # the search index: (what it shows, reduced to a key or None if not known; its bytes)
         self._search: tuple[int | None, bytes, SearchIndex | None] | None = None
@@ -453,8 +456,13 @@ class Builder:
                 return writer.write(target, data), problems.items[before:], drawn, fingerprint
             return data, problems.items[before:], drawn, fingerprint
 
+        # (once the workers run: a thread started before they are forked would be copied half-way)
+        meanwhile = self.while_rendering if writer is not None else None
         with result.phase("markdown+render+write"):
             for i, (data, found, drawn, fingerprint) in map_items(render, todo):
+                if meanwhile is not None:
+                    meanwhile()
+                    meanwhile = None
                 if drawn:
                     renderer.adopt(drawn)
                 target = todo[i][1]
@@ -531,6 +539,31 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
                       caches=caches, persistent=use_cache)
+    writer = CacheWriter(cache_folder, cache_key, caches) if use_cache else None
+    if writer is not None:
+        builder.while_rendering = writer.start_early
+    try:
+        result = _build_and_commit(builder, config_path, write, cache_folder, inputs)
+    except BaseException:
+        if writer is not None:
+            writer.abort()  # a failed build saves no caches
+        raise
+    result.timings["cache load"] = loaded
+    if writer is not None and caches.dirty:  # a build that read and rendered nothing has nothing to save
+        try:
+            with _no_gc_pauses(), result.phase("cache save"):
+                save_caches(cache_folder, cache_key, caches, writer)
+        except OSError:
+            pass  # a read-only project still builds; the next build is just slower
+    elif writer is not None:
+        writer.abort()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_folder: Path,
+                      inputs: str | None) -> BuildResult:
+    """The build into a staging folder (with `write`), committed as the output."""
     with ExitStack() as stack:
         opened: list[Staging] = []
 
@@ -559,7 +592,6 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
             failed.error(Location(where), getattr(exc, "message", None) or f"cannot write: {exc}",
                          getattr(exc, "hint", None) or "check the output folder's permissions and space")
             raise BuildFailed(failed) from None
-        result.timings["cache load"] = loaded
         if opened:
             try:
                 # (the manifest's 21,000 entries would set off full collections over the
@@ -577,11 +609,4 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
             if inputs is not None and stamps is not None and result.stats is not None:
                 save_stamp(cache_folder, Stamp(inputs, stamps, list(result.problems.items),
                                                result.pages, len(opened[0].new), result.stats.bytes))
-    if use_cache and caches.dirty:  # a build that read and rendered nothing has nothing to save
-        try:
-            with _no_gc_pauses(), result.phase("cache save"):
-                save_caches(cache_folder, cache_key, caches)
-        except OSError:
-            pass  # a read-only project still builds; the next build is just slower
-    result.seconds = time.perf_counter() - started
     return result

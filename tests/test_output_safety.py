@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -811,3 +812,70 @@ def test_preview_verdict_list_gaining_and_losing_a_page_equals_clean_builds(pagi
     finally:
         for path, data in saved.items():
             path.write_bytes(data)
+
+
+# --------------------------------------------------------------------------- the cache file
+
+@pytest.fixture
+def parallel_sample(tmp_path: Path, monkeypatch) -> SiteDir:
+    """The sample site, its pages drawn by worker processes as a large site's are (the cache's
+    early tables are written while they work)."""
+    import factsite.parallel
+    import factsite.pipeline
+
+    monkeypatch.setattr(factsite.parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(factsite.pipeline, "MIN_ITEMS", 1)
+    monkeypatch.setattr(factsite.parallel, "workers", lambda: 2)
+    return stage_sample(tmp_path)
+
+
+def _saved_tables(site: SiteDir) -> dict[str, str]:
+    import pickle
+
+    from factsite.cache import SAVED, cache_dir_for
+
+    with open(cache_dir_for(site.config) / "build.pickle", "rb") as handle:
+        _version, key, names = pickle.load(handle)
+    from factsite.cache import load_caches
+
+    caches = load_caches(cache_dir_for(site.config), key)
+    assert names == list(SAVED)
+    return {name: repr(getattr(caches, name)) for name in SAVED}
+
+
+def test_the_cache_written_while_pages_render_equals_one_written_after(parallel_sample: SiteDir,
+                                                                        tmp_path: Path, monkeypatch):
+    from factsite.cache import CacheWriter, cache_dir_for
+
+    started = []
+    real_start = CacheWriter.start_early
+
+    def start_early(writer: CacheWriter) -> None:
+        started.append(writer)
+        real_start(writer)
+
+    monkeypatch.setattr(CacheWriter, "start_early", start_early)
+    parallel_sample.build(tmp_path / "out")
+    assert len(started) == 1  # the early tables were written from the thread
+    early = _saved_tables(parallel_sample)
+    assert all(early.values())
+    shutil.rmtree(cache_dir_for(parallel_sample.config))
+    monkeypatch.setattr(CacheWriter, "start_early", lambda writer: None)  # everything at the end
+    parallel_sample.build(tmp_path / "out2")
+    assert _saved_tables(parallel_sample) == early
+    assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
+
+
+def test_a_build_failing_while_the_cache_is_written_keeps_the_last_cache(parallel_sample: SiteDir,
+                                                                          tmp_path: Path):
+    from factsite.cache import cache_dir_for
+
+    parallel_sample.build(tmp_path / "out")
+    saved = (cache_dir_for(parallel_sample.config) / "build.pickle").read_bytes()
+    claim = (parallel_sample.root / "templates" / "claim.html")
+    claim.write_text(claim.read_text(encoding="utf-8").replace("{{ claim.quote }}", "{{ claim.nope }}", 1),
+                     encoding="utf-8")  # every claim page fails as it is drawn
+    with pytest.raises(BuildFailed):
+        parallel_sample.build(tmp_path / "out")
+    assert (cache_dir_for(parallel_sample.config) / "build.pickle").read_bytes() == saved
+    assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
