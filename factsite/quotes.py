@@ -117,7 +117,7 @@ class SourceText:
     """A source's archived text, searched for wordings.
 
     A wording's words are looked for where the first of them occurs in the folded text
-    (`str.find`, C speed), and only a window there is cut into words: cutting whole texts
+    (`str.find`, C speed), and compared there in place (`_run_ends_at`): cutting whole texts
     into words was half of checking a 10,000-claim archive (2.0 of 4.3 CPU-s). Where folding
     changes the text's length (a few rare letters), or for the closest passage to a wording
     that is not there, the whole text is indexed: its words joined into one space-separated

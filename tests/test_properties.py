@@ -507,16 +507,17 @@ def test_wordings_at_the_edges_of_the_search_are_found_as_word_by_word(text: str
     _check_wording(text, wording)
 
 
-def test_a_word_cut_where_a_search_window_ends_is_not_taken_for_a_shorter_one():
-    for length in range(1, 300):  # whatever the window's size, one of these ends at its edge
+def test_a_word_that_goes_on_is_not_taken_for_a_shorter_one():
+    for length in range(1, 300):  # the wording's last word is the start of the text's
         _check_wording("a " + "b" * 200 + " c", "a " + "b" * length)
 
 
 @given(text=st.lists(SOURCE_WORDS, max_size=40).map(" ".join), data=st.data())
 @settings(UNIT_SETTINGS, max_examples=400)
 def test_a_wording_is_found_where_a_word_by_word_search_finds_it(text: str, data):
-    """SourceText looks for a wording's first word with str.find and cuts only a window
-    into words; the index (used where folding changes the text's length) searches all words."""
+    """SourceText looks for a wording's first word with str.find and compares the words
+    there in place; the index (used where folding changes the text's length) searches all
+    words."""
     words = text.split(" ")
     lo = data.draw(st.integers(0, len(words)))
     hi = data.draw(st.integers(lo, len(words)))
