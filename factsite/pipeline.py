@@ -172,7 +172,10 @@ class Builder:
             cache = cache_dir_for(self.config_path) / "jinja"
             try:
                 cache.mkdir(parents=True, exist_ok=True)
-                env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
+                # compiled code depends on factsite's own compiler (render._CodeGenerator)
+                # as well as on the template: other code's files are not picked up
+                env.bytecode_cache = jinja2.FileSystemBytecodeCache(
+                    str(cache), f"__factsite_{code_version()[:12]}_%s.cache")
             except OSError:
                 pass  # no cache folder (read-only project): templates compile each run
             self._env = (key, env)

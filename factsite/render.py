@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.compiler
 from markupsafe import Markup
 
 try:  # markupsafe's C escaping, without the Markup wrapper (private: checked for, not assumed)
@@ -113,6 +114,25 @@ class _Context(jinja2.runtime.Context):
         return super().call(__obj, *args, **kwargs)
 
 
+class _CodeGenerator(jinja2.compiler.CodeGenerator):
+    """Compiles `x.name` to Python's own getattr first, and Jinja's only when that finds
+    nothing: `environment.getattr` (attribute, else item, else undefined) is a Python call
+    for each of ~2.5 million lookups over a 10,000-claim site, where the builtin's default
+    costs none. The object is evaluated once, into a temporary; what a template sees is
+    unchanged, mistakes included (all pages of the 1k corpus, one process: -7 %)."""
+
+    @jinja2.compiler.optimizeconst
+    def visit_Getattr(self, node: Any, frame: Any) -> None:
+        if self.environment.is_async:
+            return super().visit_Getattr(node, frame)
+        obj, value = self.temporary_identifier(), self.temporary_identifier()
+        self.write(f"({value} if ({value} := getattr(({obj} := ")
+        self.visit(node.node, frame)
+        self.write(f"), {node.attr!r}, missing)) is not missing "
+                   f"else environment.getattr({obj}, {node.attr!r}))")
+        return None
+
+
 class _Environment(jinja2.Environment):
     """Templates' globals as one plain dict instead of a ChainMap over the environment's.
 
@@ -120,9 +140,10 @@ class _Environment(jinja2.Environment):
     and each `{% import %}` compares key sets with them; over a ChainMap those run in Python,
     ~40 us a page. The globals are set before any template is loaded and never changed
     (as Jinja's documentation asks), so a snapshot holds the same values. Its contexts
-    are `_Context`s."""
+    are `_Context`s and its compiler `_CodeGenerator`."""
 
     context_class = _Context
+    code_generator_class = _CodeGenerator
 
     def make_globals(self, d: Any) -> Any:
         return {**self.globals, **(d or {})}

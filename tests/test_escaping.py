@@ -205,3 +205,36 @@ def test_calls_in_templates_reach_macros_the_memo_and_context_functions_as_in_ji
     plain.context_class = jinja2.runtime.Context
     plain.globals["where"] = env.globals["where"]
     assert plain.from_string(source).render(xs=["a", SCRIPT], page="p") == page
+
+
+def test_attribute_lookups_in_templates_give_what_jinjas_own_compiler_gives():
+    """factsite.render._CodeGenerator tries Python's getattr before Jinja's: attributes,
+    dict keys through a dot, a missing name (an error with StrictUndefined), and an object
+    whose expression has a side effect (evaluated once) behave as with Jinja's compiler."""
+    calls = []
+
+    class Thing:
+        quote = SCRIPT
+        missing_here = None
+
+        def made(self):
+            calls.append(1)
+            return self
+
+    def render(env, source, **context):
+        calls.clear()
+        return env.from_string(source).render(**context), len(calls)
+
+    fast = make_environment(load_config(ROOT / "site_config.yaml", Problems()), None)
+    plain = make_environment(load_config(ROOT / "site_config.yaml", Problems()), None)
+    plain.code_generator_class = jinja2.compiler.CodeGenerator
+    assert "environment.getattr(" in plain.compile("{{ a.b }}", raw=True)
+    assert "getattr((" in fast.compile("{{ a.b }}", raw=True)  # the fast path is compiled in
+    source = "{{ t.quote }}|{{ d.key }}|{{ t.made().made().quote }}|{{ t.missing_here }}|{{ d.items }}"
+    context = {"t": Thing(), "d": {"key": "<value>", "items": "shadowed?"}}
+    got = render(fast, source, **context)
+    assert got == render(plain, source, **context)
+    assert got[0].startswith(f"{markupsafe.escape(SCRIPT)}|&lt;value&gt;|") and got[1] == 2
+    for env in (fast, plain):
+        with pytest.raises(jinja2.UndefinedError, match="nope"):
+            env.from_string("{{ t.nope }}").render(t=Thing())
