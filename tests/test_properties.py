@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from conftest import SiteDir, chdir, stage
 
 from factsite.errors import BuildFailed
+from factsite.frontmatter import FrontMatterError, Split, split_front_matter
 from factsite.markup import Markdown
 from factsite.model import _paragraphs
 from factsite.pipeline import build
@@ -575,6 +576,39 @@ def test_any_passage_cut_near_the_quote_equals_one_cut_from_all_sentences(text: 
     start = data.draw(st.integers(0, len(text) - 1))
     _same_passage(text, start, data.draw(st.integers(start + 1, len(text))))
 
+
+def _split_by_lines(text: str) -> Split:
+    """The reference: the whole file cut into lines, as the splitter first did."""
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        raise FrontMatterError(1, "the file does not start with front matter", "")
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return Split("\n".join(lines[1:index]), 2, "\n".join(lines[index + 1:]), index + 2)
+    raise FrontMatterError(1, "the front matter is not closed", "")
+
+
+FILE_PIECES = st.sampled_from(["---", "...", "\n", "a: b", " ", "\t", "-- -", "----", "---x", " ---",
+                               "\u2028", "\u00a0", "x", "Priština"])
+
+
+@given(text=st.lists(FILE_PIECES, max_size=14).map("".join), opened=st.booleans())
+@settings(UNIT_SETTINGS, max_examples=600)
+@example(text="---", opened=True)  # closed on the next line: no fields
+@example(text="a: b\n---", opened=True)  # the closing line is the file's last, no line break
+@example(text="a: b\n", opened=True)  # never closed
+def test_front_matter_splits_as_the_file_cut_into_lines_would(text: str, opened: bool):
+    """split_front_matter walks the front matter's lines only and slices the body."""
+    text = "---\n" + text if opened else text
+    try:
+        expected: Any = _split_by_lines(text)
+    except FrontMatterError as exc:
+        expected = str(exc)
+    try:
+        got: Any = split_front_matter(text)
+    except FrontMatterError as exc:
+        got = str(exc)
+    assert got == expected
 
 @given(body=st.text(st.sampled_from(["a", "b", " ", "\n", "\t", "\r", "\x0b", "\u2028", "\u00a0"]), max_size=60))
 @UNIT_SETTINGS
