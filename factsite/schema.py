@@ -138,7 +138,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]
 
 def control_character(text: str) -> tuple[int, str, str] | None:
     """(offset, message, hint) of the first character no page or feed may carry, if any:
-    C0 controls other than tab and line breaks, DEL, lone surrogates, U+FFFE/U+FFFF."""
+    C0 controls other than tab and line breaks, DEL, lone surrogates, U+FFFE/U+FFFF.
+    (None of them is printable: a one-line field that is, the usual case, skips the search.)"""
+    if text.isprintable():
+        return None
     bad = _CONTROL.search(text)
     if bad is None:
         return None
@@ -160,6 +163,9 @@ def _describe(value: Any) -> str:
     if value is None:
         return "nothing"
     return f"text ({value!r})"
+
+
+_LIST_ITEM = Field("text", True, "")  # an item of a `texts` field
 
 
 def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) -> Any:
@@ -218,7 +224,7 @@ def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) ->
             return None
         result = []
         for i, item in enumerate(items):
-            converted = _convert(Field("text", True, ""), item, path + (i,), report)
+            converted = _convert(_LIST_ITEM, item, path + (i,), report)
             if converted is not None:
                 result.append(converted)
         return result

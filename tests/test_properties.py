@@ -650,3 +650,14 @@ def _output_root(factory) -> Path:
         (base / "output-evil").mkdir()
         _ROOTS["root"] = base / "output"
     return _ROOTS["root"]
+
+
+def test_no_character_a_field_may_not_hold_is_printable():
+    """control_character skips its search for printable text: that is only right while every
+    character it refuses is one `str.isprintable` refuses too, which this checks for all."""
+    from factsite.schema import _CONTROL, control_character
+
+    refused = [chr(c) for c in range(0x110000) if _CONTROL.match(chr(c))]
+    assert len(refused) > 2000  # C0 controls, DEL, the surrogates, U+FFFE and U+FFFF
+    assert not any(c.isprintable() for c in refused)
+    assert all(control_character(f"a{c}b") is not None for c in refused)
