@@ -136,6 +136,7 @@ class CacheWriter:
     def _write(self, names: tuple[str, ...]) -> None:
         if self._handle is None:
             self.folder.mkdir(parents=True, exist_ok=True)
+            _remove_orphans(self.folder)
             self._handle = open(self.tmp, "wb")
             self._dump((CACHE_VERSION, self.key, list(SAVED)))
         # many small pickles: a pickler remembers every object it wrote until it is done, and
@@ -185,6 +186,22 @@ class CacheWriter:
         if self._handle is not None:
             self._handle.close()
         self.tmp.unlink(missing_ok=True)
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Delete temporary cache files whose build process is gone (killed while writing: a
+    cold build's file is open from its checks to its end, and holds ~95 MB at 10,000
+    claims). A file of a running build, another one's or this one's, is left alone. (POSIX
+    only: on Windows `os.kill(pid, 0)` would end the process.)"""
+    if os.name != "posix":
+        return
+    for path in folder.glob("build.pickle.*.tmp"):
+        try:
+            os.kill(int(path.name.split(".")[2]), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except (ValueError, IndexError, PermissionError, OSError):
+            continue  # not a name this code gives, or a process of another user: alive
 
 
 def save_caches(folder: Path, key: str, caches: Caches, writer: CacheWriter | None = None) -> None:

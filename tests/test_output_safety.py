@@ -879,3 +879,25 @@ def test_a_build_failing_while_the_cache_is_written_keeps_the_last_cache(paralle
         parallel_sample.build(tmp_path / "out")
     assert (cache_dir_for(parallel_sample.config) / "build.pickle").read_bytes() == saved
     assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process liveness is checked with POSIX signals")
+def test_a_killed_builds_temporary_cache_file_is_removed_by_the_next_save(tmp_path: Path):
+    """A build killed while writing its cache leaves `build.pickle.<pid>.<n>.tmp` (open from
+    the checks to the end of a cold build); the next build to save removes it, and leaves
+    the file of a build still running."""
+    from factsite.cache import cache_dir_for
+
+    site = stage_sample(tmp_path)
+    folder = cache_dir_for(site.config)
+    folder.mkdir(parents=True)
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()  # its pid now names no process
+    orphan = folder / f"build.pickle.{finished.pid}.1f.tmp"
+    running = folder / f"build.pickle.{os.getpid()}.2f.tmp"
+    orphan.write_bytes(b"x" * 1000)
+    running.write_bytes(b"y")
+    site.build(tmp_path / "out")
+    assert not orphan.exists()
+    assert running.read_bytes() == b"y"
+    assert (folder / "build.pickle").is_file()
