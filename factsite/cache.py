@@ -153,7 +153,9 @@ class CacheWriter:
             self._written.append(name)
 
     def start_early(self) -> None:
-        """Write the tables the checks finished, in a thread (see the class)."""
+        """Write the tables the checks finished, in a thread (see the class); once."""
+        if self._thread is not None or self._handle is not None:
+            return
         def run() -> None:
             try:
                 self._write(EARLY)
