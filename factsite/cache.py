@@ -202,7 +202,7 @@ def _remove_orphans(folder: Path) -> None:
             os.kill(int(path.name.split(".")[2]), 0)
         except ProcessLookupError:
             path.unlink(missing_ok=True)
-        except (ValueError, IndexError, PermissionError, OSError):
+        except (ValueError, IndexError, OSError):
             continue  # not a name this code gives, or a process of another user: alive
 
 

@@ -132,7 +132,6 @@ class Appearance:
     source: Source
     wording: str
     indirect: bool
-    spans: list[tuple[int, int]] = field(default_factory=list)  # where the words are in the source
     text_fragment: str = ""  # '#:~:text=...' for the link to the original
     diff: list[Segment] = field(default_factory=list)  # wording with differences marked
     context: list[Segment] = field(default_factory=list)  # the sentences around, quote marked

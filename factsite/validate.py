@@ -212,7 +212,6 @@ class ClaimLinker:
                 continue
             result = check_quote(source, wording)
             if result.found:
-                appearance.spans = result.spans
                 appearance.text_fragment = result.text_fragment
                 appearance.context = result.context
             else:
