@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import BuildFailed, Problems
 from .pipeline import build
@@ -130,3 +132,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 130
+
+
+def run() -> NoReturn:
+    """`main` as a whole process (build.py, the `factsite` command): it ends with
+    `os._exit` once the output is flushed. A normal exit frees a 10,000-claim build's
+    model object by object, then collects it, ~0.3 s after the build is done; the
+    operating system takes the memory back at once. A crash still exits the usual way,
+    traceback and all."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`build.py | head`) or stream
+            pass
+    os._exit(code)

@@ -140,9 +140,12 @@ class SiteDir:
 
     def run(self, *args: str, cwd: Path | None = None) -> Run:
         """`python build.py ARGS` as a real process, with cwd = the site folder unless told."""
+        # output buffered as on a user's machine (PYTHONUNBUFFERED set here would hide
+        # output lost at exit)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
         proc = subprocess.run([sys.executable, str(BUILD_PY), *args], cwd=cwd or self.root,
                               capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                              env={**env, "PYTHONDONTWRITEBYTECODE": "1"})
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     def site_config(self) -> dict[str, Any]:
