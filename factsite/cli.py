@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -119,9 +120,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.config, host=args.host, port=args.port)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
+    """The command's exit status. `exiting`: the process ends after it (see `run`)."""
     args = _parser().parse_args(argv)
     command = args.command or "build"
+    if exiting and command != "serve":
+        # a build pauses the cyclic collector phase by phase; resumed, it first walked every
+        # object the build had made (0.13 s at 10,000 claims), of which it freed none
+        gc.disable()
     handlers = {"build": cmd_build, "check": cmd_check, "new": cmd_new, "serve": cmd_serve}
     try:
         return handlers[command](args)
@@ -140,7 +146,7 @@ def run() -> NoReturn:
     model object by object, then collects it, ~0.3 s after the build is done; the
     operating system takes the memory back at once. A crash still exits the usual way,
     traceback and all."""
-    code = main()
+    code = main(exiting=True)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

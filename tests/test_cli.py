@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import io
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import split_file, stage
+from conftest import chdir, split_file, stage
+from factsite import cli
 from factsite.schema import KINDS
 
 MINIMAL_CONFIG = "tests/sites/minimal/site_config.yaml"
@@ -82,6 +86,23 @@ def test_build_of_a_broken_site_exits_1_and_prints_problems_on_stderr(tmp_path: 
     assert "    hint: did you mean `ana-markovic`?" in run.err
     assert "1 error, 0 warnings" in run.err
     assert not (tmp_path / "out").exists()
+
+
+def test_only_a_command_that_ends_the_process_pauses_the_garbage_collector(tmp_path: Path):
+    """build.py's process ends after its command, so it builds with the cyclic collector
+    off; called in a process that goes on (the preview, tests), the command leaves it on."""
+    site = stage("sites", "minimal", tmp_path)
+    out = io.StringIO()
+    assert gc.isenabled()
+    try:
+        with chdir(site.root), contextlib.redirect_stdout(out):
+            assert cli.main(["build", "--output", str(tmp_path / "a")]) == 0
+            assert gc.isenabled()
+            assert cli.main(["build", "--output", str(tmp_path / "b")], exiting=True) == 0
+            assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert out.getvalue().count("Built ") == 2
 
 
 # --------------------------------------------------------------------------- new
