@@ -15,7 +15,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import SiteDir, line_of, problems_json, stage
+from conftest import SiteDir, line_of, problems_json, stage, stage_sample
 
 FRONT_MATTER_START = 2  # line 1 is `---`; the first field is on line 2
 
@@ -324,3 +324,45 @@ def test_paths_in_messages_open_from_the_working_directory(case: str, tmp_path: 
     text_run = site.cli("check", "--config", config, cwd=site.top)
     for p in parse_text(text_run.out)[0]:
         assert (site.top / p["path"]).is_file(), p["path"]
+
+
+def test_quotations_checked_in_worker_processes_give_the_one_process_result(tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    """A large site's quotations are checked by worker processes while the parent links the
+    claims whose results are in: the claims, their passages and wordings, and the problems
+    are those of one process checking all of it in turn. Two wordings are broken here (one
+    mid-site, one in the last claim in file order) so some claims fail on the way."""
+    import factsite.parallel
+    from factsite.config import load_config
+    from factsite.errors import Problems
+    from factsite.loading import load_content
+    from factsite.validate import build_site
+
+    site = stage_sample(tmp_path)
+    claims = sorted((site.content / "claims").glob("*.md"))
+    for path in (claims[len(claims) // 2], claims[-1]):
+        text = path.read_text(encoding="utf-8")
+        line = next(x for x in text.splitlines() if x.startswith("quote:"))
+        words = line.split()
+        words[3] = "zzzz"
+        path.write_text(text.replace(line, " ".join(words)), encoding="utf-8")
+
+    def check() -> tuple[list, list]:
+        problems = Problems()
+        config = load_config(site.config, problems)
+        built = build_site(config, load_content(config.content_dir, problems), problems)
+        def texts(segments: list) -> list:
+            return [(s.text, s.marked) for s in segments or []]
+        model = [(c.slug, [(a.source.slug, texts(a.context), texts(a.diff), a.text_fragment)
+                           for a in c.appearances])
+                 for c in built.claims]
+        return model, sorted(problems.items, key=repr)
+
+    alone = check()
+    monkeypatch.setattr(factsite.parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(factsite.parallel, "CHUNK", 2)
+    monkeypatch.setattr(factsite.parallel, "workers", lambda: 2)
+    assert check() == alone
+    model, problems = alone
+    assert len(model) == len(claims) - 2
+    assert sum("zzzz" in p.message for p in problems) >= 2
