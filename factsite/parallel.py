@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Iterator, Sequence
 
 _STATE: Any = None  # only ever set inside a forked worker
@@ -75,3 +75,17 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+
+
+def in_thread(function: Callable[[], Any], name: str) -> Future:
+    """function() run in a thread of the parent while worker processes draw pages: the
+    parent mostly waits for them then. The future gives its result or raises its error."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function())
+        except BaseException as exc:
+            future.set_exception(exc)
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future

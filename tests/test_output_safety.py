@@ -829,6 +829,38 @@ def parallel_sample(tmp_path: Path, monkeypatch) -> SiteDir:
     return stage_sample(tmp_path)
 
 
+def test_pages_drawn_by_worker_processes_are_those_drawn_in_one(parallel_sample: SiteDir,
+                                                                  tmp_path: Path, monkeypatch):
+    """Every file byte for byte, the search index made by a thread of the parent's while
+    the workers draw the pages included."""
+    import factsite.parallel
+    import factsite.pipeline
+
+    threads = []
+    real = factsite.pipeline.in_thread
+
+    def in_thread(function, name):
+        threads.append(name)
+        return real(function, name)
+
+    monkeypatch.setattr(factsite.pipeline, "in_thread", in_thread)
+    parallel_sample.build(tmp_path / "workers")
+    assert threads == ["factsite-search-index"]
+    monkeypatch.setattr(factsite.parallel, "workers", lambda: 1)
+    monkeypatch.setattr(factsite.pipeline, "MIN_ITEMS", 10**9)
+    shutil.rmtree(parallel_sample.root / ".cache")
+    parallel_sample.build(tmp_path / "alone")
+    assert len(threads) == 1
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and p.name != ".factsite-manifest.json"}
+    drawn, alone = files(tmp_path / "workers"), files(tmp_path / "alone")
+    assert "search/index.json" in drawn and len(drawn) > 80
+    assert sorted(drawn) == sorted(alone)
+    assert [name for name in drawn if drawn[name] != alone[name]] == []
+
+
 def _saved_tables(site: SiteDir) -> dict[str, str]:
     import pickle
 
