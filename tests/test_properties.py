@@ -39,7 +39,7 @@ from factsite.frontmatter import FrontMatterError, Split, split_front_matter
 from factsite.markup import Markdown
 from factsite.model import _paragraphs
 from factsite.pipeline import build
-from factsite.quotes import _SENTENCE_END, SourceText, _passage_bounds, compare_wordings, fragments, tokenize
+from factsite.quotes import SourceText, _passage_bounds, compare_wordings, fragments, tokenize
 from factsite.schema import KINDS, check_record
 from factsite.urls import check_relative, slug_problem, slugify
 from factsite.yamlread import _Loader as YamlLoader
@@ -526,9 +526,15 @@ def test_a_wording_is_found_where_a_word_by_word_search_finds_it(text: str, data
                                   st.lists(SOURCE_WORDS, max_size=12).map(" ".join)))
     _check_wording(text, wording)
 
+
+# sentence ends as first defined: the sentence ends before the match (a look-behind on the
+# stop); `quotes._SENTENCE_END` starts its match on the stop, to be searched for faster
+_SENTENCE_END_REFERENCE = re.compile(r"(?<=[.!?…])[\"”’»“]*\s+|\n\s*\n")
+
+
 def _all_sentences(text: str) -> list[tuple[int, int]]:
     sentences, at = [], 0
-    for match in _SENTENCE_END.finditer(text):
+    for match in _SENTENCE_END_REFERENCE.finditer(text):
         if match.start() > at:
             sentences.append((at, match.start()))
         at = match.end()
