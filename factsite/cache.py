@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 CHUNK = 2000  # table entries per pickle
 # the tables saved between builds (not `dirty` and `used`, which belong to one build), in
 # the file's order: those the checks finish first, then those rendering still changes
 EARLY = ("files", "scan", "records", "quotes", "wordings")
-SAVED = EARLY + ("pages", "slugs")
+SAVED = EARLY + ("pages", "slugs", "search")
 
 
 @dataclass
@@ -40,6 +40,8 @@ class Caches:
     slugs: dict[str, str] = field(default_factory=dict)
     # (wording, wording) -> both as segments with differences marked
     wordings: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # the search index: (digest of what it shows, its bytes)
+    search: tuple[str, bytes] | None = None
 
     # set when this build changed anything worth saving (a file read, a page rendered)
     dirty: bool = False
@@ -116,7 +118,7 @@ class CacheWriter:
     """Writes the caches to a temporary file that replaces the saved one when complete, so a
     killed or failed build leaves the last cache.
 
-    `start_early` writes the tables the checks finished (all but pages and slugs) from a
+    `start_early` writes the tables the checks finished (all but pages, slugs and search) from a
     thread while a cold build's pages render in worker processes: they are nearly all of
     the file (~95 MB at 10,000 claims), and writing them after the commit kept the build
     waiting ~0.6 s, longer when the disk was busy. The parent mostly waits on the workers

@@ -390,6 +390,34 @@ def test_incremental_build_equals_clean_build(bench, tmp_path: Path, change: str
     assert contents(out) == pristine, f"undoing the {change} did not restore the output"
 
 
+def test_a_body_edit_takes_the_last_builds_search_index(site: SiteDir, tmp_path: Path,
+                                                       monkeypatch):
+    """The search index shows front matter only: after a body edit a build takes it from
+    the cache; after a front matter edit it is made again, as a clean build makes it."""
+    from factsite.structured import SearchIndex
+
+    made = []
+    real = SearchIndex.build
+
+    def build(index: SearchIndex, *args):
+        made.append(1)
+        return real(index, *args)
+
+    monkeypatch.setattr(SearchIndex, "build", build)
+    out = tmp_path / "out"
+    site.build(out)
+    assert len(made) == 1
+    assert b"Misleading" not in (out / "search" / "index.json").read_bytes()
+    for change, again in (("claim notes", 0), ("claim verdict", 1)):
+        made.clear()
+        EDITS[change](site)
+        site.build(out)
+        assert len(made) == again, change
+        index = (out / "search" / "index.json").read_bytes()
+        assert index == _clean_build(site, tmp_path / change.replace(" ", "-"))["search/index.json"]
+    assert b"Misleading" in index
+
+
 # the edits the preview draws on its last site instead of rebuilding (factsite/patch.py):
 # bodies, and claims' front matter
 BODY_ONLY = {"claim notes", "speaker bio", "event summary"}
