@@ -311,22 +311,39 @@ class Staging:
 
 
 def _carry_foreign(out_dir: Path, staging: Path, old: dict[str, str], new: dict[str, str]) -> int:
-    """Link into the new site every file the generator did not write (a CNAME, say)."""
+    """Link into the new site every file the generator did not write (a CNAME, say).
+
+    Links are carried as links, to folders too (never entered); a folder that cannot be
+    listed is skipped. Site paths are made by joining strings: `os.walk` with a `relpath` per
+    folder took 0.28 s over 20,000 page folders (0.11 s so), a third of a CLI build's commit
+    after one edit."""
     kept = 0
-    base = str(out_dir)
-    for dirpath, _dirs, names in os.walk(base):
-        prefix = os.path.relpath(dirpath, base).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix + "/"
-        for name in names:
-            relative = prefix + name
+
+    def visit(folder: str, prefix: str) -> None:
+        nonlocal kept
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            return
+        for entry in entries:
+            relative = prefix + entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                visit(entry.path, relative + "/")
+                continue
             if relative == MANIFEST or relative in old or relative in new:
                 continue
-            path = os.path.join(dirpath, name)
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(path, target, follow_symlinks=False)
+                os.link(entry.path, target, follow_symlinks=False)
             except OSError:
-                shutil.copy2(path, target, follow_symlinks=False)
+                shutil.copy2(entry.path, target, follow_symlinks=False)
             kept += 1
+
+    visit(str(out_dir), "")
     return kept

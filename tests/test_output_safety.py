@@ -290,6 +290,34 @@ def test_removed_claim_disappears_and_foreign_files_stay(site: SiteDir, tmp_path
     assert leftovers(out) == []
 
 
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links need POSIX (or Windows admin rights)")
+def test_foreign_files_links_and_folders_in_the_output_stay(site: SiteDir, tmp_path: Path):
+    """Files the generator did not write are kept wherever they are, page folders included;
+    symbolic links stay links (to a folder too), and what they point to is left alone."""
+    out = tmp_path / "out"
+    site.build(out)
+    elsewhere = tmp_path / "media"
+    elsewhere.mkdir()
+    (elsewhere / "photo.jpg").write_bytes(b"\xff\xd8 a photo")
+    (out / "claims" / "agreement-not-implemented" / "notes.txt").write_text("kept\n")
+    (out / "extra" / "deep").mkdir(parents=True)
+    (out / "extra" / "deep" / "file.txt").write_text("kept too\n")
+    os.symlink(elsewhere, out / "media")
+    os.symlink(elsewhere / "photo.jpg", out / "photo.jpg")
+    os.symlink(tmp_path / "nowhere", out / "broken")
+    _t(site, OTHER_CLAIM, "verdict: accurate", "verdict: misleading")
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 0, run.text
+    assert "Misleading" in (out / "claims" / "agreement-not-implemented" / "index.html").read_text()
+    assert (out / "claims" / "agreement-not-implemented" / "notes.txt").read_text() == "kept\n"
+    assert (out / "extra" / "deep" / "file.txt").read_text() == "kept too\n"
+    for name, target in (("media", elsewhere), ("photo.jpg", elsewhere / "photo.jpg"),
+                         ("broken", tmp_path / "nowhere")):
+        assert (out / name).is_symlink() and os.readlink(out / name) == str(target), name
+    assert (elsewhere / "photo.jpg").read_bytes() == b"\xff\xd8 a photo"
+    assert leftovers(out) == []
+
+
 def test_generated_file_deleted_by_hand_is_restored(site: SiteDir, tmp_path: Path):
     out = tmp_path / "out"
     site.build(out)
