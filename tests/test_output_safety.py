@@ -446,6 +446,27 @@ def test_a_body_edit_takes_the_last_builds_search_index(site: SiteDir, tmp_path:
     assert b"Misleading" in index
 
 
+def test_equal_page_inputs_give_equal_fingerprints_however_they_were_made(site: SiteDir):
+    """Page fingerprints are saved for the next build, so they follow the values only: not
+    which string objects are shared, interned or made anew."""
+    import datetime
+    import sys
+
+    builder = Builder(site.config, persistent=True)
+    word = "".join(["Pri", "ština"])
+    made = ("x" * 32, "claim.html", "claims/a/", (word, word, ("c", "".join(["a", "b"]), None, 3)))
+    again = ("x" * 32, "claim.html", "claims/a/", (sys.intern("Priština"), "".join(["Priš", "tina"]),
+                                                   ("c", sys.intern("ab"), None, 3)))
+    assert made == again and made[3][0] is made[3][1] and again[3][0] is not again[3][1]
+    assert builder._fingerprint(made) == builder._fingerprint(again)
+    assert builder._fingerprint(made) != builder._fingerprint(made[:3] + ((word, word, ("c", "ab", None, 4)),))
+    dated = ("x" * 32, "sitemap.xml", "sitemaps/1.xml", (("claims/a/", datetime.date(2023, 5, 31)),))
+    assert builder._fingerprint(dated) == builder._fingerprint(dated[:3] + (
+        (("claims/a/", datetime.date(2023, 5, 31)),),))
+    assert builder._fingerprint(dated) != builder._fingerprint(dated[:3] + (
+        (("claims/a/", datetime.date(2023, 6, 1)),),))
+
+
 # the edits the preview draws on its last site instead of rebuilding (factsite/patch.py):
 # bodies, and claims' front matter
 BODY_ONLY = {"claim notes", "speaker bio", "event summary"}
