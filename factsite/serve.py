@@ -12,6 +12,7 @@ fixed; the server never stops for a content mistake.
 from __future__ import annotations
 
 import errno
+import gc
 import html
 import mimetypes
 import os
@@ -29,7 +30,7 @@ from urllib.parse import unquote
 
 from .config import load_config
 from .errors import BuildFailed, Location, Problems
-from .pipeline import Builder
+from .pipeline import Builder, BuildResult
 
 CLIENT_PATH = "/__factsite/client.js"
 EVENTS_PATH = "/__factsite/events"
@@ -208,6 +209,18 @@ def _interesting(path: str) -> bool:
     return not (name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp")))
 
 
+def _settle_memory() -> None:
+    """After a full build: free the last site (its objects refer to each other, so only the
+    cyclic collector frees them) and freeze the new one. Left to the collector, a site of
+    10,000 claims (millions of objects) was walked by young collections right after the
+    build (0.7 s), then by a full one in the middle of a later edit or page request
+    (0.36 s); one full collection here takes 0.4 s, and frozen objects are skipped by
+    every collection until the next full build."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class Preview:
     """Builder + watcher + state: the part of `serve` that tests can drive directly."""
 
@@ -226,7 +239,7 @@ class Preview:
         started = time.perf_counter()
         css_only = bool(changed) and all(p.endswith(".css") for p in changed)
         try:
-            result = self.builder.build(changed)
+            result = self._build(changed)
         except BuildFailed as failed:
             self.state.publish(None, failed.problems, "reload")
             self.log(failed.problems.format_text())
@@ -240,13 +253,28 @@ class Preview:
             self.state.publish(None, problems, "reload")
             self.log(f"Internal error: {exc!r}")
             return
-        self.builder.remember(result)
         files = result.files  # every file, as bytes: the preview builds without staging
         was_broken = self.state.problems is not None and bool(self.state.problems.errors)
         event = "css" if css_only and not was_broken and not result.changed else "reload"
         self.state.publish(files, result.problems if result.problems.items else None, event)
         self.log(f"Rebuilt in {1000 * (time.perf_counter() - started):.0f} ms: "
                  f"{result.rendered} of {result.pages} pages rendered.")
+
+    def _build(self, changed: set[str]) -> BuildResult:
+        """The build kept as the last site; after a full one, memory settled (see
+        `_settle_memory`) before the collector resumes: resumed first, it walked the whole
+        new site in a young collection (0.4 s at 10,000 claims)."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            result = self.builder.build(changed)
+            self.builder.remember(result)
+            if not result.patched:
+                _settle_memory()
+            return result
+        finally:
+            if enabled:
+                gc.enable()
 
     def watch_paths(self) -> list[Path]:
         cfg = load_config(self.config_path, Problems())

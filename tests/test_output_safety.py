@@ -487,6 +487,37 @@ def _changed_files(before: dict[Path, bytes], after: dict[Path, bytes]) -> set[s
     return {str(p) for p in set(before) | set(after) if before.get(p) != after.get(p)}
 
 
+def test_a_full_preview_build_frees_the_last_site_and_freezes_its_own(site: SiteDir,
+                                                                       monkeypatch):
+    """The preview keeps one site; after a full build the last one is freed at once (it is
+    cyclic, so only a full collection frees it) and the new one is frozen, so that no later
+    collection walks it in the middle of an edit. An edit drawn in place does neither."""
+    import gc
+    import weakref
+
+    import factsite.serve
+    from factsite.serve import Preview
+
+    settled = []
+    real = factsite.serve._settle_memory
+    monkeypatch.setattr(factsite.serve, "_settle_memory", lambda: settled.append(1) or real())
+    preview = Preview(site.config, "http://127.0.0.1:8000/", log=lambda *args: None)
+    try:
+        preview.rebuild()
+        first = weakref.ref(preview.builder._last.site)
+        assert gc.get_freeze_count() > 1000 and len(settled) == 1
+        EDITS["claim notes"](site)  # drawn on the site kept
+        preview.rebuild({str(site.root / OTHER_CLAIM)})
+        assert first() is preview.builder._last.site and len(settled) == 1
+        EDITS["template"](site)  # a full build
+        preview.rebuild({str(site.top / "templates" / "macros.html")})
+        assert "changed" in preview.state.files["index.html"].decode()
+        assert first() is None
+        assert gc.get_freeze_count() > 1000 and len(settled) == 2
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.parametrize("change", sorted(EDITS))
 def test_preview_rebuild_equals_clean_preview_build(preview, change: str):
     """The serve path: one builder, told which files changed, gives what a new builder gives."""
