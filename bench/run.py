@@ -115,26 +115,27 @@ def inprocess_edit(python: str, corpus: Path, runs: int, timeout: float | None) 
 
 
 def inprocess_child(corpus: Path, runs: int) -> int:
-    """The path `serve` uses: one long-lived `factsite.pipeline.Builder` (in memory, drafts
-    included); build once, then time `build(changed={path})` after each edit of one claim."""
+    """The path `serve` uses: its `Preview` (one long-lived builder, in memory, drafts
+    included) without the HTTP server and the watcher; build once, then time
+    `rebuild(changed={path})` after each edit of one claim, until the new site is published."""
     sys.path.insert(0, str(REPO))
-    from factsite.pipeline import Builder
+    from factsite.serve import Preview
 
     config = corpus / "site_config.yaml"
     try:
         started = time.perf_counter()
-        builder = Builder(config, preview=True, base_url="http://127.0.0.1:8000/")
-        builder.remember(builder.build())
+        preview = Preview(config, "http://127.0.0.1:8000/", log=lambda *args: None)
+        if preview.rebuild() is None:
+            raise RuntimeError("the first build failed")
         first = time.perf_counter() - started
         times: dict[str, list[float]] = {"body": [], "verdict": []}
         for edit, kind in [(edit_one_claim, "body")] * runs + [(edit_one_verdict, "verdict")] * runs:
             path = edit(corpus, 1)
             started = time.perf_counter()
-            result = builder.build({str(path)})
-            builder.remember(result)
+            result = preview.rebuild({str(path)})
             times[kind].append((time.perf_counter() - started) * 1000)
-            if not result.patched:
-                raise RuntimeError(f"the {kind} edit took the full build")
+            if result is None or not result.patched:
+                raise RuntimeError(f"the {kind} edit took the full build (or failed)")
     except Exception as exc:  # report, do not crash the benchmark
         print(json.dumps({"status": "error", "reason": f"{type(exc).__name__}: {exc}"}))
         return 0

@@ -231,11 +231,12 @@ class Preview:
         self.log = log
         self._building = threading.Lock()  # the watcher and start-up never build at once
 
-    def rebuild(self, changed: Iterable[str] = ()) -> None:
+    def rebuild(self, changed: Iterable[str] = ()) -> BuildResult | None:
+        """Build and publish; the result, or None if the build failed (the error page shows)."""
         with self._building:
-            self._rebuild({os.path.abspath(p) for p in changed})
+            return self._rebuild({os.path.abspath(p) for p in changed})
 
-    def _rebuild(self, changed: set[str]) -> None:
+    def _rebuild(self, changed: set[str]) -> BuildResult | None:
         started = time.perf_counter()
         css_only = bool(changed) and all(p.endswith(".css") for p in changed)
         try:
@@ -245,20 +246,21 @@ class Preview:
             self.log(failed.problems.format_text())
             self.log(f"Build failed in {time.perf_counter() - started:.3f}s; "
                      "serving the error page until it is fixed.")
-            return
+            return None
         except Exception as exc:  # a bug must not kill the preview; show it like a mistake
             problems = Problems()
             problems.error(Location(str(self.config_path)), f"internal error: {exc!r}",
                            "this is a bug in factsite; please report it with the file that triggers it")
             self.state.publish(None, problems, "reload")
             self.log(f"Internal error: {exc!r}")
-            return
+            return None
         files = result.files  # every file, as bytes: the preview builds without staging
         was_broken = self.state.problems is not None and bool(self.state.problems.errors)
         event = "css" if css_only and not was_broken and not result.changed else "reload"
         self.state.publish(files, result.problems if result.problems.items else None, event)
         self.log(f"Rebuilt in {1000 * (time.perf_counter() - started):.0f} ms: "
                  f"{result.rendered} of {result.pages} pages rendered.")
+        return result
 
     def _build(self, changed: set[str]) -> BuildResult:
         """The build kept as the last site; after a full one, memory settled (see

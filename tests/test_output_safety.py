@@ -503,14 +503,14 @@ def test_a_full_preview_build_frees_the_last_site_and_freezes_its_own(site: Site
     monkeypatch.setattr(factsite.serve, "_settle_memory", lambda: settled.append(1) or real())
     preview = Preview(site.config, "http://127.0.0.1:8000/", log=lambda *args: None)
     try:
-        preview.rebuild()
+        assert not preview.rebuild().patched
         first = weakref.ref(preview.builder._last.site)
         assert gc.get_freeze_count() > 1000 and len(settled) == 1
-        EDITS["claim notes"](site)  # drawn on the site kept
-        preview.rebuild({str(site.root / OTHER_CLAIM)})
+        EDITS["claim notes"](site)
+        assert preview.rebuild({str(site.root / OTHER_CLAIM)}).patched  # drawn on the site kept
         assert first() is preview.builder._last.site and len(settled) == 1
-        EDITS["template"](site)  # a full build
-        preview.rebuild({str(site.top / "templates" / "macros.html")})
+        EDITS["template"](site)
+        assert not preview.rebuild({str(site.top / "templates" / "macros.html")}).patched
         assert "changed" in preview.state.files["index.html"].decode()
         assert first() is None
         assert gc.get_freeze_count() > 1000 and len(settled) == 2
