@@ -18,12 +18,14 @@ import json
 import os
 import shutil
 import stat
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from .cache import digest
+from .parallel import in_thread
 from .uptodate import output_stamps
 from .urls import check_relative
 
@@ -174,6 +176,7 @@ class Staging:
         self.stats = WriteStats()
         self.folder: Path | None = None
         self._pending: list[str] = []  # unchanged files not yet linked into the folder
+        self._removing: Future | None = None  # the previous output's removal, after `commit`
         self._made: set[str] = set()
         # (inode, mtime, size) of every file of the committed site, taken before the swap
         # (a rename keeps them), so nothing written into the output after it can be mistaken
@@ -290,12 +293,18 @@ class Staging:
                 + "\n", encoding="utf-8")
             self.stamps = output_stamps(self.folder, sorted(self.new) + [MANIFEST])
             if self.out_dir.exists():
-                old = self.folder
                 if not _exchange(self.folder, self.out_dir):
-                    old = self.out_dir.parent / f".{self.out_dir.name}.previous"
-                    os.rename(self.out_dir, old)
+                    aside = self.out_dir.parent / f".{self.out_dir.name}.previous"
+                    os.rename(self.out_dir, aside)
                     os.rename(self.folder, self.out_dir)
-                shutil.rmtree(old)  # now holds the previous output
+                    os.rename(aside, self.folder)  # where the exchange leaves it
+                # the staging folder's name now holds the previous output, removed while the
+                # build finishes (its cache is saved): 0.3 s of system calls for 21,000 files
+                # (see `wait`). Another build may start meanwhile: it removes leftover staging
+                # folders too, and either removal gives way to the other.
+                old = self.folder
+                self._removing = in_thread(lambda: shutil.rmtree(old, ignore_errors=True),
+                                           "factsite-remove-last-output")
             else:
                 os.rename(self.folder, self.out_dir)
         except BaseException:
@@ -303,6 +312,13 @@ class Staging:
             raise
         self.folder = None
         return self.stats
+
+    def wait(self) -> None:
+        """Until the previous output, swapped out by `commit`, is removed. (What it could not
+        remove is left beside the output; the next build removes it, or puts it back.)"""
+        if self._removing is not None:
+            self._removing.result()
+            self._removing = None
 
     def abort(self) -> None:
         if self.folder is not None:

@@ -318,6 +318,26 @@ def test_foreign_files_links_and_folders_in_the_output_stay(site: SiteDir, tmp_p
     assert leftovers(out) == []
 
 
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "three renames"])
+def test_the_last_output_is_swapped_out_and_removed_before_the_build_returns(
+        site: SiteDir, tmp_path: Path, monkeypatch, exchange: bool):
+    """The new site takes the output's place in one step (Linux's atomic exchange, or renames
+    elsewhere); the last one is removed while the build finishes, and gone when it returns."""
+    import factsite.output
+
+    if not exchange:
+        monkeypatch.setattr(factsite.output, "_exchange", lambda a, b: False)
+    out = tmp_path / "out"
+    site.build(out)
+    kept = (out / "claims" / "talks-resume-in-january" / "index.html").stat().st_ino
+    _t(site, OTHER_CLAIM, "verdict: accurate", "verdict: misleading")
+    result = site.build(out)
+    assert result.stats.unchanged > 10 and result.stats.written >= 1
+    assert (out / "claims" / "talks-resume-in-january" / "index.html").stat().st_ino == kept
+    assert leftovers(out) == []
+    assert contents(out) == _clean_build(site, tmp_path / "clean")
+
+
 def test_generated_file_deleted_by_hand_is_restored(site: SiteDir, tmp_path: Path):
     out = tmp_path / "out"
     site.build(out)
