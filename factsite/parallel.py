@@ -3,7 +3,8 @@
 Workers are forked, so they inherit the data and the function (the model, the
 Jinja environment) without pickling; only work indices go out and results
 come back. The worker-side `_STATE` is set once per forked worker by the
-pool's initializer; the parent process never sets it.
+pool's initializer; the parent process never sets it. `in_thread` runs the
+parent's own side work meanwhile.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[
 
 
 def in_thread(function: Callable[[], Any], name: str) -> Future:
-    """function() run in a thread of the parent while worker processes draw pages: the
-    parent mostly waits for them then. The future gives its result or raises its error."""
+    """function() run in a thread of the parent, for work that can go on while the parent
+    mostly waits (on the render workers, or on writing its cache). The future gives the
+    result or raises the error."""
     future: Future = Future()
 
     def run() -> None:
