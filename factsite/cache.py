@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .parallel import in_thread
 
 CACHE_VERSION = 5
 CHUNK = 2000  # table entries per pickle
@@ -129,8 +131,7 @@ class CacheWriter:
         self.tmp = folder / f"build.pickle.{os.getpid()}.{id(self):x}.tmp"
         self._handle: Any = None
         self._written: list[str] = []
-        self._thread: threading.Thread | None = None
-        self._failed: BaseException | None = None
+        self._early: Future | None = None  # the early tables being written
 
     def _dump(self, value: Any) -> None:
         pickle.dump(value, self._handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -156,28 +157,21 @@ class CacheWriter:
 
     def start_early(self) -> None:
         """Write the tables the checks finished, in a thread (see the class); once."""
-        if self._thread is not None or self._handle is not None:
+        if self._early is not None or self._handle is not None:
             return
-        def run() -> None:
-            try:
-                self._write(EARLY)
-            except BaseException as exc:  # reported by `finish`
-                self._failed = exc
-        self._thread = threading.Thread(target=run, name="factsite-cache-save", daemon=True)
-        self._thread.start()
+        self._early = in_thread(lambda: self._write(EARLY), "factsite-cache-save")
 
     def _join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        """Until the early tables are written; raises what stopped them."""
+        early, self._early = self._early, None
+        if early is not None:
+            early.result()
 
     def finish(self) -> None:
         """Write what is left and put the file in place; OSError if it cannot be written."""
         self.caches.dirty = False
-        self._join()
         try:
-            if self._failed is not None:
-                raise self._failed
+            self._join()
             self._write(tuple(name for name in SAVED if name not in self._written))
             self._handle.close()
             os.replace(self.tmp, self.folder / "build.pickle")
@@ -186,7 +180,9 @@ class CacheWriter:
 
     def abort(self) -> None:
         """Stop, and remove the temporary file if it is still there."""
-        self._join()
+        if self._early is not None:
+            self._early.exception()  # (its error, if any, no longer matters)
+            self._early = None
         if self._handle is not None:
             self._handle.close()
         self.tmp.unlink(missing_ok=True)

@@ -14,19 +14,21 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import itertools
 import json
 import os
 import shutil
 import stat
+import sys
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from .cache import digest
 from .parallel import in_thread
-from .uptodate import output_stamps
+from .uptodate import beside, output_stamps
 from .urls import check_relative
 
 MANIFEST = ".factsite-manifest.json"
@@ -97,7 +99,7 @@ def check_output_dir(out_dir: Path, protected: list[Path], inside: list[Path] = 
 def build_lock(out_dir: Path) -> Iterator[None]:
     """One build per output folder at a time."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = out_dir.parent / f".{out_dir.name}.lock"
+    lock_path = beside(out_dir, "lock")
     with open(lock_path, "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -131,12 +133,12 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _recover(out_dir: Path) -> None:
     """Put back an output folder left aside by a build killed mid-swap (non-Linux path)."""
-    aside = out_dir.parent / f".{out_dir.name}.previous"
+    aside = beside(out_dir, "previous")
     if aside.is_dir() and not out_dir.exists():
         os.rename(aside, out_dir)
     elif aside.is_dir():
         shutil.rmtree(aside)
-    for stale in out_dir.parent.glob(f".{out_dir.name}.staging-*"):
+    for stale in out_dir.parent.glob(beside(out_dir, "staging-*").name):
         shutil.rmtree(stale, ignore_errors=True)
 
 
@@ -208,7 +210,9 @@ class Staging:
 
     def _materialise(self) -> None:
         if self.folder is None:
-            self.folder = self.out_dir.parent / f".{self.out_dir.name}.staging-{os.getpid()}"
+            # (one name per build: the last output is removed under it after the swap, and
+            # that may go on while another build of this process stages)
+            self.folder = beside(self.out_dir, f"staging-{os.getpid()}-{next(_BUILDS)}")
             self.folder.mkdir(parents=True)
             self._made.add(str(self.folder))
             base = str(self.out_dir)
@@ -293,18 +297,20 @@ class Staging:
                 + "\n", encoding="utf-8")
             self.stamps = output_stamps(self.folder, sorted(self.new) + [MANIFEST])
             if self.out_dir.exists():
+                old = self.folder
                 if not _exchange(self.folder, self.out_dir):
-                    aside = self.out_dir.parent / f".{self.out_dir.name}.previous"
+                    aside = beside(self.out_dir, "previous")
                     os.rename(self.out_dir, aside)
                     os.rename(self.folder, self.out_dir)
-                    os.rename(aside, self.folder)  # where the exchange leaves it
-                # the staging folder's name now holds the previous output, removed while the
-                # build finishes (its cache is saved): 0.3 s of system calls for 21,000 files
-                # (see `wait`). Another build may start meanwhile: it removes leftover staging
-                # folders too, and either removal gives way to the other.
-                old = self.folder
-                self._removing = in_thread(lambda: shutil.rmtree(old, ignore_errors=True),
-                                           "factsite-remove-last-output")
+                    try:
+                        os.rename(aside, old)  # where the exchange leaves it
+                    except OSError:
+                        old = aside  # the new site is in place all the same
+                # the last output, removed while the build finishes (its cache is saved): 0.3 s
+                # of system calls for 21,000 files (see `wait`). Another build may start
+                # meanwhile; it removes leftover staging folders too, and either removal gives
+                # way to the other.
+                self._removing = in_thread(lambda: _remove(old), "factsite-remove-last-output")
             else:
                 os.rename(self.folder, self.out_dir)
         except BaseException:
@@ -313,17 +319,37 @@ class Staging:
         self.folder = None
         return self.stats
 
-    def wait(self) -> None:
-        """Until the previous output, swapped out by `commit`, is removed. (What it could not
-        remove is left beside the output; the next build removes it, or puts it back.)"""
+    def wait(self) -> list[str]:
+        """Until the last output, swapped out by `commit`, is removed; what could not be
+        removed (left beside the output, where the next build tries again)."""
+        failed: list[str] = []
         if self._removing is not None:
-            self._removing.result()
+            failed = self._removing.result()
             self._removing = None
+        return failed
 
     def abort(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+
+
+_BUILDS = itertools.count(1)
+
+
+def _remove(folder: Path) -> list[str]:
+    """Remove a folder tree; the paths that could not be removed, and why."""
+    failed: list[str] = []
+
+    def note(_function: Any, path: str, error: Any) -> None:
+        exc = error[1] if isinstance(error, tuple) else error  # exc_info before 3.12
+        failed.append(f"{path}: {getattr(exc, 'strerror', None) or exc}")
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=note)
+    else:
+        shutil.rmtree(folder, onerror=note)
+    return failed
 
 
 def _carry_foreign(out_dir: Path, staging: Path, old: dict[str, str], new: dict[str, str]) -> int:

@@ -39,7 +39,7 @@ from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path,
 from .render import PageSpec, Renderer, make_environment
 from .structured import SearchIndex
 from .urls import page_file
-from .uptodate import Stamp, inputs_digest, is_current, load_stamp, save_stamp
+from .uptodate import Stamp, beside, inputs_digest, is_current, load_stamp, save_stamp
 from .validate import build_site
 
 
@@ -102,10 +102,11 @@ def _templates_digest(config: SiteConfig) -> str:
 
 
 @contextmanager
-def _no_gc_pauses() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building: a build allocates
     hundreds of thousands of long-lived objects, and each full collection walks
-    all of them (seconds at 10,000 claims). Collection resumes afterwards."""
+    all of them (seconds at 10,000 claims). The collector is left as it was found
+    (build.py keeps it off: its process ends after the build)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -263,7 +264,7 @@ class Builder:
 
     def _build_now(self, changed: set[str] | None,
                    staging_for: Callable[[SiteConfig], Staging] | None) -> BuildResult:
-        with _no_gc_pauses():
+        with collector_paused():
             if changed and staging_for is None and self._last is not None:
                 patched = self._patch(changed)
                 if patched is not None:
@@ -473,29 +474,34 @@ class Builder:
         # thread started before they are forked would be copied half-way)
         meanwhile = writer is not None
         search: Future | None = None
-        with result.phase("markdown+render+write"):
-            for i, (data, found, drawn, fingerprint) in map_items(render, todo):
-                if meanwhile:
-                    meanwhile = False
-                    if self.while_rendering is not None:
-                        self.while_rendering()
-                    # (0.25 s at 10,000 claims, which the parent spent after the pages)
-                    search = in_thread(lambda: self._search_index(site, config_bytes),
-                                       "factsite-search-index")
-                if drawn:
-                    renderer.adopt(drawn)
-                target = todo[i][1]
-                result.rendered += 1
-                self.caches.dirty = True
-                if data is None:
-                    problems.items.extend(found)  # duplicates (in one process) dropped below
-                    continue
-                pages_cache[target] = (fingerprint, digest(data) if isinstance(data, bytes) else data.digest)
-                kept = self.memory.get(target)
-                if kept is None or kept[0] != pages_cache[target][1]:
-                    result.changed.append(target)
-                if not problems.errors:
-                    emit(target, data)
+        try:
+            with result.phase("markdown+render+write"):
+                for i, (data, found, drawn, fingerprint) in map_items(render, todo):
+                    if meanwhile:
+                        meanwhile = False
+                        if self.while_rendering is not None:
+                            self.while_rendering()
+                        # (0.25 s at 10,000 claims, which the parent spent after the pages)
+                        search = in_thread(lambda: self._search_index(site, config_bytes),
+                                           "factsite-search-index")
+                    if drawn:
+                        renderer.adopt(drawn)
+                    target = todo[i][1]
+                    result.rendered += 1
+                    self.caches.dirty = True
+                    if data is None:
+                        problems.items.extend(found)  # duplicates (in one process) dropped below
+                        continue
+                    pages_cache[target] = (fingerprint, digest(data) if isinstance(data, bytes) else data.digest)
+                    kept = self.memory.get(target)
+                    if kept is None or kept[0] != pages_cache[target][1]:
+                        result.changed.append(target)
+                    if not problems.errors:
+                        emit(target, data)
+        except BaseException:
+            if search is not None:
+                search.exception()  # not left running (and writing to the caches) after a failure
+            raise
         with result.phase("search"):
             emit("search/index.json", search.result() if search is not None
                  else self._search_index(site, config_bytes))
@@ -562,7 +568,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                                    seconds=seconds, timings={"up-to-date check": seconds},
                                    up_to_date=True)
     loaded = time.perf_counter()
-    with _no_gc_pauses():  # unpickling the caches allocates as much as a build
+    with collector_paused():  # unpickling the caches allocates as much as a build
         caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
@@ -570,7 +576,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     writer = CacheWriter(cache_folder, cache_key, caches) if use_cache else None
     if writer is not None:
         builder.while_rendering = writer.start_early
-    finishing: list[Callable[[], None]] = []  # output work that goes on meanwhile
+    finishing: list[Callable[[], list[str]]] = []  # output work that goes on meanwhile
     try:
         try:
             result = _build_and_commit(builder, config_path, write, cache_folder, inputs, finishing)
@@ -581,21 +587,27 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
         result.timings["cache load"] = loaded
         if writer is not None and caches.dirty:  # a build that read and rendered nothing has nothing to save
             try:
-                with _no_gc_pauses(), result.phase("cache save"):
+                with collector_paused(), result.phase("cache save"):
                     save_caches(cache_folder, cache_key, caches, writer)
             except OSError:
                 pass  # a read-only project still builds; the next build is just slower
         elif writer is not None:
             writer.abort()
     finally:
-        for finish in finishing:
-            finish()
+        left = [failure for finish in finishing for failure in finish()]
+    if left and result.config is not None:
+        out = result.config.output_dir
+        more = f" (and {len(left) - 1} more)" if len(left) > 1 else ""
+        result.problems.warning(Location(str(out)), f"the last output could not be removed "
+                                f"entirely: {left[0]}{more}",
+                                f"delete the hidden {beside(out, 'staging-*').name} folder next "
+                                "to the output by hand; the next build tries again")
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_folder: Path,
-                      inputs: str | None, finishing: list[Callable[[], None]]) -> BuildResult:
+                      inputs: str | None, finishing: list[Callable[[], list[str]]]) -> BuildResult:
     """The build into a staging folder (with `write`), committed as the output; what the
     commit leaves to finish (the last output's removal) goes on `finishing`."""
     with ExitStack() as stack:
@@ -630,7 +642,7 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
             try:
                 # (the manifest's 21,000 entries would set off full collections over the
                 # whole model: 0.4 of 0.6 s at 10,000 claims)
-                with _no_gc_pauses(), result.phase("commit"):
+                with collector_paused(), result.phase("commit"):
                     result.stats = opened[0].commit()
                 finishing.append(opened[0].wait)
             except (OutputError, OSError) as exc:

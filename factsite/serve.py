@@ -30,7 +30,7 @@ from urllib.parse import unquote
 
 from .config import load_config
 from .errors import BuildFailed, Location, Problems
-from .pipeline import Builder, BuildResult
+from .pipeline import Builder, BuildResult, collector_paused
 
 CLIENT_PATH = "/__factsite/client.js"
 EVENTS_PATH = "/__factsite/events"
@@ -215,7 +215,8 @@ def _settle_memory() -> None:
     10,000 claims (millions of objects) was walked by young collections right after the
     build (0.7 s), then by a full one in the middle of a later edit or page request
     (0.36 s); one full collection here takes 0.4 s, and frozen objects are skipped by
-    every collection until the next full build."""
+    every collection until the next full build. (Edits drawn in place leave nothing frozen
+    behind: after 300 of them at 1,000 claims, unfreezing and collecting found 0 objects.)"""
     gc.unfreeze()
     gc.collect()
     gc.freeze()
@@ -266,17 +267,16 @@ class Preview:
         """The build kept as the last site; after a full one, memory settled (see
         `_settle_memory`) before the collector resumes: resumed first, it walked the whole
         new site in a young collection (0.4 s at 10,000 claims)."""
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            result = self.builder.build(changed)
+        with collector_paused():
+            try:
+                result = self.builder.build(changed)
+            except BaseException:
+                gc.unfreeze()  # a failed full build let the last site go: let it be collected
+                raise
             self.builder.remember(result)
             if not result.patched:
                 _settle_memory()
             return result
-        finally:
-            if enabled:
-                gc.enable()
 
     def watch_paths(self) -> list[Path]:
         cfg = load_config(self.config_path, Problems())

@@ -111,10 +111,16 @@ def save_stamp(cache_dir: Path, stamp: Stamp) -> None:
         pass
 
 
+def beside(out_dir: Path, what: str) -> Path:
+    """A build's working file next to the output folder, hidden and on its file system (so
+    a rename into the output's place is atomic): `lock`, `previous`, `staging-*`."""
+    return out_dir.parent / f".{out_dir.name}.{what}"
+
+
 def is_current(stamp: Stamp | None, inputs: str, out_dir: Path) -> bool:
     if stamp is None or stamp.inputs != inputs or out_dir.is_symlink():
         return False  # (a linked output folder: the full build explains why it is refused)
-    if any(out_dir.parent.glob(f".{out_dir.name}.staging-*")) or \
-            os.path.lexists(out_dir.parent / f".{out_dir.name}.previous"):
+    if any(out_dir.parent.glob(beside(out_dir, "staging-*").name)) or \
+            os.path.lexists(beside(out_dir, "previous")):
         return False  # a build was killed (or is running): the full build cleans up, or waits
     return output_stamps(out_dir, list(stamp.outputs)) == stamp.outputs

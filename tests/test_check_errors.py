@@ -366,3 +366,32 @@ def test_quotations_checked_in_worker_processes_give_the_one_process_result(tmp_
     model, problems = alone
     assert len(model) == len(claims) - 2
     assert sum("zzzz" in p.message for p in problems) >= 2
+
+
+def test_claims_are_linked_as_their_quotation_results_come_in(tmp_path: Path, monkeypatch) -> None:
+    """The checks hand over claims in batches, each once every quotation it needs is checked
+    (so the parent links them while workers check the rest), in file order, all of them."""
+    import factsite.validate as validate
+    from factsite.config import load_config
+    from factsite.errors import Problems
+    from factsite.loading import load_content
+
+    site = stage_sample(tmp_path)
+    handed: list[int] = []
+    real = validate._verified
+
+    def verified(claims, sources, caches):
+        for ready in real(claims, sources, caches):
+            for _entry, values in claims[:ready]:
+                for item in values["appearances"]:
+                    source, _hint = sources.resolve(item["source"])
+                    assert (source.digest, item["wording"] or values["quote"]) in caches.quotes
+            handed.append(ready)
+            yield ready
+
+    monkeypatch.setattr(validate, "_verified", verified)
+    problems = Problems()
+    config = load_config(site.config, problems)
+    built = validate.build_site(config, load_content(config.content_dir, problems), problems)
+    assert not problems.errors
+    assert len(handed) > 3 and handed == sorted(set(handed)) and handed[-1] == len(built.claims)

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 from typing import Callable
@@ -336,6 +337,73 @@ def test_the_last_output_is_swapped_out_and_removed_before_the_build_returns(
     assert (out / "claims" / "talks-resume-in-january" / "index.html").stat().st_ino == kept
     assert leftovers(out) == []
     assert contents(out) == _clean_build(site, tmp_path / "clean")
+
+
+def test_the_build_returns_once_the_last_output_is_removed(site: SiteDir, tmp_path: Path,
+                                                          monkeypatch):
+    """The new site is in place while the last one is still being removed, and the build
+    waits for that before it returns."""
+    import threading
+
+    import factsite.output
+
+    out = tmp_path / "out"
+    site.build(out)
+    release, started = threading.Event(), threading.Event()
+    real = factsite.output._remove
+
+    def slow_remove(folder):
+        started.set()
+        release.wait(10)
+        return real(folder)
+
+    monkeypatch.setattr(factsite.output, "_remove", slow_remove)
+    _t(site, OTHER_CLAIM, "verdict: accurate", "verdict: misleading")
+    builder = threading.Thread(target=site.build, args=(out,))
+    builder.start()
+    assert started.wait(10)
+    time.sleep(0.2)
+    assert builder.is_alive()
+    assert "Misleading" in (out / "claims" / "agreement-not-implemented" / "index.html").read_text()
+    assert len(leftovers(out)) == 1
+    release.set()
+    builder.join(10)
+    assert not builder.is_alive() and leftovers(out) == []
+
+
+def test_a_last_output_that_cannot_be_removed_is_a_warning(site: SiteDir, tmp_path: Path,
+                                                          monkeypatch):
+    import factsite.output
+
+    out = tmp_path / "out"
+    site.build(out)
+    monkeypatch.setattr(factsite.output, "_remove", lambda folder: [f"{folder}/x: Permission denied"])
+    _t(site, OTHER_CLAIM, "verdict: accurate", "verdict: misleading")
+    run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
+    assert run.code == 0, run.text
+    assert "warning: the last output could not be removed entirely: " in run.err
+    assert "x: Permission denied" in run.err and ".staging-*" in run.err
+    assert "Misleading" in (out / "claims" / "agreement-not-implemented" / "index.html").read_text()
+
+
+def test_removing_a_tree_reports_what_it_could_not_remove(tmp_path: Path, monkeypatch):
+    from factsite.output import _remove
+
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    (tree / "a" / "b" / "stuck.html").write_text("x")
+    (tree / "a" / "gone.html").write_text("x")
+    real = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        if os.fspath(path).endswith("stuck.html"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    failed = _remove(tree)
+    assert any("stuck.html: Permission denied" in f for f in failed), failed
+    assert not (tree / "a" / "gone.html").exists() and (tree / "a" / "b" / "stuck.html").exists()
 
 
 def test_generated_file_deleted_by_hand_is_restored(site: SiteDir, tmp_path: Path):
