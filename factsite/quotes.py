@@ -21,7 +21,6 @@ from .model import Segment
 
 _APOSTROPHES = "'’ʼ‘`´"
 _ELISION = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)\s*")
-_SPACES = re.compile(r"\s+")
 # a sentence's end: after . ! ? or … (and closing quotes), white space; or a blank line. The
 # match starts on the stop (or the line break): a pattern opening with one set of characters
 # is searched for with a C loop over the text, where the look-behind `(?<=[.!?…])…|\n\s*\n`
@@ -377,7 +376,19 @@ def _nth_space(joined: str, number: int) -> int:
 
 
 def _flat(text: str) -> str:
-    return _SPACES.sub(" ", text)
+    """Each run of white space as one space, as `re.sub(r"\\s+", " ", text)` gives it (the
+    same characters are white space to both): `str.split` and `join` run in C, where the
+    regex made a replacement per gap, 2.5x as slow over the ~100,000 pieces of passages and
+    text fragments of 10,000 claims (0.25 vs 0.10 s)."""
+    words = text.split()
+    if not words:
+        return " " if text else ""
+    flat = " ".join(words)
+    if text[0].isspace():
+        flat = " " + flat
+    if text[-1].isspace():
+        flat += " "
+    return flat
 
 
 def _encode(text: str) -> str:

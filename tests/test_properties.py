@@ -39,7 +39,7 @@ from factsite.frontmatter import FrontMatterError, Split, split_front_matter
 from factsite.markup import Markdown
 from factsite.model import _paragraphs
 from factsite.pipeline import build
-from factsite.quotes import SourceText, _passage_bounds, compare_wordings, fragments, tokenize
+from factsite.quotes import SourceText, _flat, _passage_bounds, compare_wordings, fragments, tokenize
 from factsite.schema import KINDS, check_record
 from factsite.urls import check_relative, slug_problem, slugify
 from factsite.yamlread import _Loader as YamlLoader
@@ -581,6 +581,15 @@ def test_any_passage_cut_near_the_quote_equals_one_cut_from_all_sentences(text: 
         return
     start = data.draw(st.integers(0, len(text) - 1))
     _same_passage(text, start, data.draw(st.integers(start + 1, len(text))))
+
+
+@given(text=st.lists(st.sampled_from(["a", "Ž", ".", " ", "  ", "\n", "\t", "\u00a0", "\u2028", "\x1c",
+                                       "\x85", "\u3000", "\u200b"]), max_size=12).map("".join))
+@settings(UNIT_SETTINGS, max_examples=600)
+@example(text="")
+@example(text=" ")
+def test_white_space_flattens_as_the_regex_would(text: str):
+    assert _flat(text) == re.sub(r"\s+", " ", text)
 
 
 def _split_by_lines(text: str) -> Split:
