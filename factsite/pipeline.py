@@ -539,6 +539,11 @@ class Builder:
                     self.caches.dirty = True
         return self._search[1]
 
+    @property
+    def has_site(self) -> bool:
+        """Is a last good site kept (to draw edits on)? A full build lets it go first."""
+        return self._last is not None
+
     def remember(self, result: BuildResult) -> None:
         """Keep the result's bytes as the last good site (the preview serves these)."""
         if result.patched:

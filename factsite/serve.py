@@ -271,7 +271,8 @@ class Preview:
             try:
                 result = self.builder.build(changed)
             except BaseException:
-                gc.unfreeze()  # a failed full build let the last site go: let it be collected
+                if not self.builder.has_site:
+                    gc.unfreeze()  # a failed full build let the last site go: let it be collected
                 raise
             self.builder.remember(result)
             if not result.patched:

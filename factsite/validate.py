@@ -54,7 +54,7 @@ def check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list[
 
 
 def _verified(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
-                        caches: Caches) -> Iterator[int]:
+              caches: Caches) -> Iterator[int]:
     """Check every quotation and compare every pair of wordings not in the caches yet,
     across cores; the claims loop then only looks results up. Yields, as results come in,
     how many of the first claims have all theirs: the parent links those meanwhile (at
@@ -63,7 +63,7 @@ def _verified(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
     Jobs go by source, so each source's text is indexed once (in one worker); a cold
     10,000-claim build spent 5 of its 9 checking seconds on this in one process. A job
     comes in the order of the first claim that needs it."""
-    wanted: dict[str, tuple[Source, list[str]]] = {}
+    wanted: dict[str, list[str]] = {}  # source slug -> the texts its job looks for
     jobs: list[tuple[Any, ...]] = []
     pairs: set[tuple[str, str]] = set()
     needs: list[int] = []  # for each claim, how many of the first jobs it waits for
@@ -87,9 +87,9 @@ def _verified(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
             for text in texts:
                 if (source.digest, text) not in caches.quotes:
                     if source.slug not in wanted:
-                        wanted[source.slug] = (source, [])
-                        jobs.append(("quotes", source, wanted[source.slug][1]))
-                    wanted[source.slug][1].append(text)
+                        wanted[source.slug] = []
+                        jobs.append(("quotes", source, wanted[source.slug]))
+                    wanted[source.slug].append(text)
         for other in wordings[1:]:
             pair = (wordings[0], other)
             if pair not in caches.wordings and pair not in pairs:
