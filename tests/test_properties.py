@@ -20,6 +20,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -32,7 +34,7 @@ from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import SiteDir, chdir, stage
+from conftest import REPO, SiteDir, chdir, stage
 
 from factsite.errors import BuildFailed
 from factsite.frontmatter import FrontMatterError, Split, split_front_matter
@@ -42,6 +44,8 @@ from factsite.pipeline import build
 from factsite.quotes import SourceText, _flat, _passage_bounds, compare_wordings, fragments, tokenize
 from factsite.schema import KINDS, check_record
 from factsite.urls import check_relative, slug_problem, slugify
+from factsite import yamlfast
+from factsite.yamlread import _TYPES as YAML_TYPES
 from factsite.yamlread import _Loader as YamlLoader
 from factsite.yamlread import parse_yaml
 
@@ -375,6 +379,116 @@ def test_parse_yaml_reads_what_pyyaml_reads(text: str):
                 where[key_node.value] = (key_node.start_mark.line + 4, key_node.start_mark.column + 1)
         for key, at in where.items():
             assert doc.position((key,)) == at, key
+
+
+def same_values(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down (True == 1 and 1 == 1.0 in Python)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_values(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_values(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+# front matter near the edges of what the fast reader takes: mostly well-formed documents of
+# the usual shapes, with keys YAML types, values that are numbers, nulls, indicators,
+# comments, escapes, line breaks YAML knows and Python does not, and indentation that nests
+# or continues a scalar mixed in
+_FM_GOOD_KEYS = st.from_regex(r"[a-z_][a-z0-9_-]{0,5}", fullmatch=True)
+_FM_ODD_KEYS = (st.sampled_from(["true", "False", "null", "NULL", "y", "on", "nan", "a b", "'q'",
+                                      '"q"', "?", "-x", "1", "<<", "ключ"]))
+_FM_GOOD_VALUES = st.one_of(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9 ,.'()/-]{0,20}", fullmatch=True),
+    st.from_regex(r'"[^"\\\x00-\x1f\x7f-\x9f]{0,20}"', fullmatch=True),
+    st.lists(st.from_regex(r'"[^"\\\x00-\x1f\x7f-\x9f]{0,8}"', fullmatch=True), max_size=3).map(lambda i: f"[{', '.join(i)}]"),
+    st.dates().map(str), st.sampled_from(["true", "false", "Vučić, Priština", "Косово", "https://a.example/x?y=1"]))
+_FM_ODD_VALUES = st.one_of(
+    st.sampled_from(["a: b", "a:b", "a #c", "a#c", "end:", "1", "-5", "+1", "1.5", "1e3", "0x1f", "0o7", "1_000",
+                     "1:30", ".inf", ".NaN", "~", "null", "Null", "TRUE", "tRue", "yes", "2015-02-30",
+                     "= x", "<< x", "- x", "? x", "% x", "@x", "`x`", "&a x", "*a", "!!str x", "|", ">",
+                     '"with: colon # hash"', '"a\\"b"', '"esc\\n"', '"open', '"a" b', "'single'",
+                     "'it''s'", "'open", '[ "a" , "b" ]', '["a",]', "[a, b]", "[ ]", '["a" "b"]',
+                     "{a: 1}", "{}", "x ", "a\u2028b", "a\x85b", "a\ufeffb", "a\x7fb", "a\u200bb", "😀", ""]),
+    st.text(st.sampled_from(list("ab :#-'\"[],{}?!&*|>%@`~.01\\\t") + ["\u2028", "é", "Ж"]), max_size=12))
+
+
+def _mostly(good: st.SearchStrategy[str], odd: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """One odd draw in twenty-five: a document is left to PyYAML at its first odd line."""
+    return st.integers(0, 24).flatmap(lambda n: good if n else odd)
+
+
+_FM_KEYS = _mostly(_FM_GOOD_KEYS, _FM_ODD_KEYS)
+_FM_VALUES = _mostly(_FM_GOOD_VALUES, _FM_ODD_VALUES)
+_FM_SEPARATORS = st.sampled_from([": "] * 15 + [":", ":  ", " : ", ":\t"])
+_FM_NOISE = st.sampled_from(["", " ", "# comment", "  # comment", "---", "...", "%YAML 1.1", "  more",
+                             "\t- d", "-", "- ", "  -", "?", "key", "  key: v"])
+
+
+@st.composite
+def front_matter(draw: Any) -> str:
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 6))):
+        shape = draw(st.sampled_from(["pair"] * 15 + ["list"] * 4 + ["items"] * 4 + ["noise"]))
+        key = draw(_FM_KEYS)
+        if shape == "pair":
+            lines.append(key + draw(_FM_SEPARATORS) + draw(_FM_VALUES))
+        elif shape == "noise":
+            lines.append(draw(_FM_NOISE))
+        else:
+            lines.append(key + ":")
+            indent = draw(st.sampled_from(["", "  ", "  ", "    ", " "]))
+            for _item in range(draw(st.integers(0, 3))):
+                dash = indent + draw(st.sampled_from(["- "] * 12 + ["-  ", "-", "-\t"]))
+                if shape == "list":
+                    lines.append(dash + draw(_FM_VALUES))
+                    continue
+                inner = " " * len(dash) if draw(st.integers(0, 19)) else draw(_FM_NOISE)
+                pairs = [draw(_FM_KEYS) + draw(_FM_SEPARATORS) + draw(_FM_VALUES)
+                         for _pair in range(draw(st.integers(1, 3)))]
+                lines += [dash + pairs[0]] + [inner + pair for pair in pairs[1:]]
+    return "\n".join(lines)
+
+
+@given(text=front_matter())
+@example(text="quote: \"x\"\ntags: [\"a\", \"b\"]\nappearances:\n  - source: s\n    wording: 'w'\n  - source: t")
+@example(text="a: b\nlist:\n- x\n-  y: 1\nc:")
+@example(text="a: b\n  c")
+@example(text="a:\n  - x\n   - y")
+@example(text="a:\n  - x\n    y")
+@example(text="a: x #c")
+@example(text="a: a\u2028b")
+@example(text="a: 'it''s'")
+@example(text='a: "esc\\n"')
+@example(text="a: [a, b]\nb: 1\nc: ~\nd: TRUE")
+@example(text="a:\n  b: 1")
+@example(text="a: b\na: c")
+@settings(UNIT_SETTINGS, max_examples=1200)
+def test_front_matter_the_fast_reader_takes_is_read_as_pyyaml_reads_it(text: str):
+    """Whatever the fast reader takes, PyYAML reads without a complaint to the same values,
+    types included (it leaves the rest to PyYAML)."""
+    data = yamlfast.read(text, YAML_TYPES)
+    event("taken" if data is not None else "left to PyYAML")
+    if data is None:
+        return
+    expected = yaml.load(text, Loader=YamlLoader)  # raising here fails the test too
+    assert same_values(data, expected), (data, expected)
+    assert not [e for e in parse_yaml(text, marks=True)[1]], "PyYAML's reader found a mistake"
+
+
+def test_the_fast_reader_takes_the_usual_front_matter(tmp_path: Path):
+    """Every entry of the sample site and of a generated archive is read without PyYAML, to
+    the values PyYAML reads (the property test above only checks what it takes)."""
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate_corpus.py"), "--claims", "100",
+                    "--out", str(tmp_path)], check=True, capture_output=True)
+    files = sorted((REPO / "content").glob("*/*.md")) + sorted((tmp_path / "content").glob("*/*.md"))
+    assert len(files) >= 200
+    for path in files:
+        header = split_front_matter(path.read_text(encoding="utf-8")).header
+        data = yamlfast.read(header, YAML_TYPES)
+        assert data is not None, header
+        assert same_values(data, yaml.load(header, Loader=YamlLoader)), header
 
 
 @given(text=st.one_of(YAML_NOISE, st.text(any_char, max_size=200), DEEP))
