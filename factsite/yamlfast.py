@@ -62,7 +62,7 @@ class _Reader:
         first = text[0]
         if first == '"':
             inner = text[1:-1]
-            if len(text) < 2 or text[-1] != '"' or '"' in inner or False:
+            if len(text) < 2 or text[-1] != '"' or '"' in inner or "\\" in inner:
                 return _NO
             return inner
         if first == "'":
