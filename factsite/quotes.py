@@ -81,7 +81,10 @@ def fragments(wording: str) -> list[Run]:
     """The wording's word runs between elisions."""
     wording = unicodedata.normalize("NFC", wording)
     runs, start = [], 0
-    for match in [*_ELISION.finditer(wording), None]:
+    # (`_ELISION` may start at any character, so searching a wording without an ellipsis
+    # for one was a quarter of this: 0.08 of 0.29 s over 19,746 wordings)
+    elisions = _ELISION.finditer(wording) if "…" in wording or "..." in wording else ()
+    for match in [*elisions, None]:
         end = match.start() if match else len(wording)
         keys, bounds = _words(wording[start:end])
         if keys:

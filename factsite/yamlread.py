@@ -65,6 +65,11 @@ class YamlDoc:
     text: str = ""
     offset: int = 0
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its values, as RawEntry is (17,488 of each come back from the read
+        workers and go into the cache): the dataclass's default pickles a dict of them."""
+        return (YamlDoc, (self.data, self.marks, self.text, self.offset))
+
     def forget_data(self) -> None:
         """Drop the parsed values once they were checked (the checked copy is cached);
         `values` parses again. Two copies of 17,000 entries' fields cost ~50 MB."""
