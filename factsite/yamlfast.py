@@ -20,7 +20,8 @@ from typing import Any
 # what YAML reads as a line break or refuses, and tabs (indentation rules), anywhere: left
 # to PyYAML
 _REFUSED = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*))?\Z")
+# (PyYAML refuses a key of over 1,024 characters on one line with its value)
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,1023}):(?: +(.*))?\Z")
 # a flow list of double-quoted strings without escapes, on one line
 _FLOW = re.compile(r'\[ *(?:"[^"\\]*"(?: *, *"[^"\\]*")*)? *\]')
 _QUOTED = re.compile(r'"([^"\\]*)"')
@@ -31,6 +32,10 @@ _NO: Any = object()  # not read here
 Types = tuple[dict[str, list[tuple[str, Any]]], list[tuple[str, Any]]]
 
 MAX_CHARS = 64 * 1024  # longer front matter is rare: PyYAML reads it
+# deeper indentation (blank lines too) and more values are left to PyYAML, whose reader
+# refuses a document that nests past 50 levels or holds over 20,000 values
+MAX_INDENT = 16
+MAX_VALUES = 5000
 
 
 class _Reader:
@@ -39,6 +44,7 @@ class _Reader:
     def __init__(self, text: str, types: Types):
         self.lines = text.split("\n")
         self.at = 0
+        self.values = 0  # scalars read, list items included
         self.by_first, self.anywhere = types
 
     def _plain(self, text: str) -> Any:
@@ -59,6 +65,7 @@ class _Reader:
 
     def scalar(self, text: str) -> Any:
         """A value written on its key's (or list item's) line, trailing spaces cut."""
+        self.values += 1
         first = text[0]
         if first == '"':
             inner = text[1:-1]
@@ -69,7 +76,11 @@ class _Reader:
             inner = text[1:-1]
             return inner if len(text) >= 2 and text[-1] == "'" and "'" not in inner else _NO
         if first == "[":
-            return _QUOTED.findall(text) if _FLOW.fullmatch(text) else _NO
+            if not _FLOW.fullmatch(text):
+                return _NO
+            items = _QUOTED.findall(text)
+            self.values += len(items)
+            return items
         if first in _INDICATORS or "#" in text or ": " in text or text[-1] == ":":
             return _NO
         return self._plain(text)
@@ -142,7 +153,10 @@ class _Reader:
             if not content:
                 return _NO
             if _KEY.match(content):
-                item = self.mapping(len(line) - len(line[column + 2:].lstrip(" ")), content)
+                inside = len(line) - len(line[column + 2:].lstrip(" "))
+                if inside > MAX_INDENT:
+                    return _NO
+                item = self.mapping(inside, content)
             else:  # (a line below it more indented is refused at the loop's top)
                 item = self.scalar(content)
             if item is _NO:
@@ -161,10 +175,11 @@ def types_of(resolvers: dict[Any, list[tuple[str, Any]]]) -> Types:
 def read(text: str, types: Types) -> dict[str, Any] | None:
     """The front matter's values, or None to leave it to PyYAML. `types` come from
     `types_of` on the loader's resolvers."""
-    if len(text) > MAX_CHARS or _REFUSED.search(text):
+    if (len(text) > MAX_CHARS or _REFUSED.search(text)
+            or "\n" + " " * (MAX_INDENT + 1) in "\n" + text):
         return None
     reader = _Reader(text, types)
     data = reader.mapping(0)
-    if data is _NO or not data or reader._next() is not None:
+    if data is _NO or not data or reader._next() is not None or reader.values > MAX_VALUES:
         return None
     return data
