@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -39,11 +40,18 @@ def project(tmp_path: Path) -> Path:
 def preview(project: Path):
     port = _free_port()
     log = project.parent / "serve.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "build.py"), "serve", "--config",
-             str(project / "site_config.yaml"), "--port", str(port)],
-            cwd=project, stdout=out, stderr=subprocess.STDOUT, text=True)
+    # Ctrl-C reaches the preview as it would from a terminal: a suite started in the
+    # background (`bash scripts/test.sh &`) runs with SIGINT ignored, which a child keeps
+    # through exec, where a handler is reset to the default
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with open(log, "w") as out:
+            proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "build.py"), "serve", "--config",
+                 str(project / "site_config.yaml"), "--port", str(port)],
+                cwd=project, stdout=out, stderr=subprocess.STDOUT, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.time() + 60
     while "Serving" not in log.read_text():
         if proc.poll() is not None or time.time() > deadline:
@@ -182,8 +190,6 @@ def test_port_in_use_is_a_clear_error(preview):
 
 def test_ctrl_c_stops_cleanly(preview):
     url, project, proc = preview
-    import signal
-
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
     log = (project.parent / "serve.log").read_text()
