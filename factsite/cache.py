@@ -14,14 +14,14 @@ import pickle
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .parallel import in_thread
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 CHUNK = 2000  # table entries per pickle
-# the tables saved between builds (not `dirty` and `used`, which belong to one build), in
-# the file's order: those the checks finish first, then those rendering still changes
+# the tables saved between builds (not `dirty`, `used`, `streamed` and `sink`, which belong to
+# one build), in the file's order: those the checks finish first, then those rendering changes
 EARLY = ("files", "scan", "records", "quotes", "wordings")
 SAVED = EARLY + ("pages", "slugs", "search")
 
@@ -49,6 +49,38 @@ class Caches:
     dirty: bool = False
     # keys looked up by the current build (not saved): what `prune` keeps
     used: set[tuple[str, Any]] = field(default_factory=set)
+    # where workers' results go as they come, pickled as the workers sent them (the CLI's
+    # CacheWriter.stream), so that saving does not pickle them again; None: not saved
+    sink: Callable[[bytes], None] | None = None
+    # the (table, key) entries this build's results put there through `sink`
+    streamed: set[tuple[str, Any]] = field(default_factory=set)
+
+    def take(self, update: tuple[Any, ...], streamed: bool = False) -> None:
+        """A worker's result into its tables: ("read", path, stamp, entry, problems, checked
+        fields), ("quotes", source digest, wordings, results) or ("wordings", a, b, result).
+        The build takes its workers' results here, and `load_caches` the ones it streamed."""
+        kind = update[0]
+        if kind == "read":
+            _, key, stamp, entry, found, checked = update
+            self.files[key] = (stamp, entry, found)
+            keys = [("files", key)]
+            if checked is not None:
+                record = record_key(entry.shown, entry.digest)
+                self.records[record] = checked
+                keys.append(("records", record))
+        elif kind == "quotes":
+            _, source, wordings, results = update
+            keys = [("quotes", (source, wording)) for wording in wordings]
+            for (_, key), result in zip(keys, results):
+                self.quotes[key] = result
+        elif kind == "wordings":
+            _, a, b, result = update
+            self.wordings[(a, b)] = result
+            keys = [("wordings", (a, b))]
+        else:
+            raise ValueError(f"unknown cache update {kind!r}")
+        if streamed:
+            self.streamed.update(keys)
 
     def prune(self) -> None:
         """Drop what the last build did not use, so edits do not grow the cache forever."""
@@ -94,24 +126,35 @@ def cache_dir_for(config_path: Path) -> Path:
 
 
 def load_caches(folder: Path, key: str) -> Caches:
-    """The caches saved by the last build with the same key (generator version, options)."""
+    """The caches saved by the last build with the same key (generator version, options).
+
+    The file is a run of pickles: (version, key), then records until ("end",): a whole
+    value ("value", name, value), entries of a table ("items", name, [(key, value)]), or
+    ("updates",) followed by a pickle of workers' results, [(index, update)], each taken
+    as `Caches.take` takes it."""
     try:
         with open(folder / "build.pickle", "rb") as handle:
-            version, saved_key, names = pickle.load(handle)
+            version, saved_key = pickle.load(handle)
             if version != CACHE_VERSION or saved_key != key:
                 return Caches()
             caches = Caches()
-            for name in names:
-                kind, value = pickle.load(handle)
-                if kind == "chunks":
-                    table: dict[Any, Any] = {}
-                    for _ in range(value):
-                        table.update(pickle.load(handle))
-                    value = table
-                setattr(caches, name, value)
-            return caches
+            while True:
+                record = pickle.load(handle)
+                if record[0] == "end":
+                    return caches
+                if record[0] in ("value", "items") and record[1] not in SAVED:
+                    return Caches()
+                if record[0] == "value":
+                    setattr(caches, record[1], record[2])
+                elif record[0] == "items":
+                    getattr(caches, record[1]).update(record[2])
+                elif record[0] == "updates":
+                    for _index, update in pickle.load(handle):
+                        caches.take(update)
+                else:
+                    return Caches()
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            ImportError):
+            ImportError, IndexError):
         pass
     return Caches()
 
@@ -120,11 +163,13 @@ class CacheWriter:
     """Writes the caches to a temporary file that replaces the saved one when complete, so a
     killed or failed build leaves the last cache.
 
-    `start_early` writes the tables the checks finished (all but pages, slugs and search) from a
-    thread while a cold build's pages render in worker processes: they are nearly all of
-    the file (~95 MB at 10,000 claims), and writing them after the commit kept the build
-    waiting ~0.6 s, longer when the disk was busy. The parent mostly waits on the workers
-    then, and nothing changes those tables once the checks are done."""
+    Workers' results are written as they arrive (`stream`), in the pickles the workers made:
+    a cold 10,000-claim build's parsed files, checked fields and quotations, nearly all of
+    the file (~95 MB), which the parent pickled again while the pages rendered (0.5 to 0.9
+    CPU-s taken from the render workers on two cores). `start_early` writes the rest of the
+    tables the checks finished (all but pages, slugs and search) from a thread while pages
+    render: entries kept from the last build, which an edit's build did not compute again.
+    Nothing changes those tables once the checks are done."""
 
     def __init__(self, folder: Path, key: str, caches: Caches):
         self.folder, self.key, self.caches = folder, key, caches
@@ -132,33 +177,52 @@ class CacheWriter:
         self._handle: Any = None
         self._written: list[str] = []
         self._early: Future | None = None  # the early tables being written
+        self._started = False  # `start_early` was called
+        self._failed: OSError | None = None  # a stream that could not be written
 
     def _dump(self, value: Any) -> None:
         pickle.dump(value, self._handle, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def _write(self, names: tuple[str, ...]) -> None:
+    def _open(self) -> None:
         if self._handle is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             _remove_orphans(self.folder)
             self._handle = open(self.tmp, "wb")
-            self._dump((CACHE_VERSION, self.key, list(SAVED)))
+            self._dump((CACHE_VERSION, self.key))
+
+    def stream(self, data: bytes) -> None:
+        """Workers' results as they arrive (a pickle of [(index, update)], see `Caches.take`).
+        A cache that cannot be written does not stop the build: `finish` reports it."""
+        if self._failed is not None:
+            return
+        try:
+            self._open()
+            self._dump(("updates",))
+            self._handle.write(data)
+        except OSError as exc:
+            self._failed = exc
+
+    def _write(self, names: tuple[str, ...]) -> None:
+        self._open()
+        streamed = self.caches.streamed
         # many small pickles: a pickler remembers every object it wrote until it is done, and
         # one pickle of everything grew a 10,000-claim build's peak memory by 80 MB
         for name in names:
             value = getattr(self.caches, name)
-            if not isinstance(value, dict) or len(value) <= CHUNK:
-                self._dump(("value", value))
+            if not isinstance(value, dict):
+                self._dump(("value", name, value))
             else:
-                items = list(value.items())
-                self._dump(("chunks", -(-len(items) // CHUNK)))
+                items = [item for item in value.items() if (name, item[0]) not in streamed] \
+                    if streamed else list(value.items())
                 for start in range(0, len(items), CHUNK):
-                    self._dump(items[start:start + CHUNK])
+                    self._dump(("items", name, items[start:start + CHUNK]))
             self._written.append(name)
 
     def start_early(self) -> None:
         """Write the tables the checks finished, in a thread (see the class); once."""
-        if self._early is not None or self._handle is not None:
+        if self._started or self._failed is not None:
             return
+        self._started = True
         self._early = in_thread(lambda: self._write(EARLY), "factsite-cache-save")
 
     def _join(self) -> None:
@@ -171,8 +235,11 @@ class CacheWriter:
         """Write what is left and put the file in place; OSError if it cannot be written."""
         self.caches.dirty = False
         try:
+            if self._failed is not None:
+                raise self._failed
             self._join()
             self._write(tuple(name for name in SAVED if name not in self._written))
+            self._dump(("end",))
             self._handle.close()
             os.replace(self.tmp, self.folder / "build.pickle")
         finally:
@@ -185,6 +252,7 @@ class CacheWriter:
             self._early = None
         if self._handle is not None:
             self._handle.close()
+            self._handle = None
         self.tmp.unlink(missing_ok=True)
 
 

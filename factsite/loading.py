@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import Caches, digest, record_key
+from .cache import Caches, digest
 from .errors import Location, Problems, display_path
 from .frontmatter import FrontMatterError, split_front_matter
 from .parallel import map_items
@@ -174,14 +174,13 @@ def load_content(content_dir: Path, problems: Problems,
         entry = read_entry(kind, key, shown(Path(key)), found)
         # the fields are checked here too, across cores: in the parent they were 0.4 s
         # of a 10,000-claim build, and the parsed front matter need not come back
-        return stamp, entry, found.items, checked_fields(entry) if entry is not None else None
+        return ("read", key, stamp, entry, found.items,
+                checked_fields(entry) if entry is not None else None)
 
     def read_all(jobs: list[tuple[str, str, tuple[int, int]]]) -> None:
         """Parse files, across cores when there are many (a cold build of a large archive)."""
-        for i, (stamp, entry, found, checked) in map_items(parse, jobs):
-            caches.files[jobs[i][0]] = (stamp, entry, found)
-            if checked is not None:
-                caches.records[record_key(entry.shown, entry.digest)] = checked
+        for _i, update in map_items(parse, jobs, caches.sink):
+            caches.take(update, streamed=caches.sink is not None)
             caches.dirty = True
 
     def read(key: str, kind: str) -> None:

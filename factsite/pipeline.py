@@ -580,6 +580,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                       caches=caches, persistent=use_cache)
     writer = CacheWriter(cache_folder, cache_key, caches) if use_cache else None
     if writer is not None:
+        caches.sink = writer.stream
         builder.while_rendering = writer.start_early
     finishing: list[Callable[[], list[str]]] = []  # output work that goes on meanwhile
     try:

@@ -98,20 +98,16 @@ def _verified(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
         needs.append(len(jobs))
     jobs = [("quotes", job[1], sorted(set(job[2]))) if job[0] == "quotes" else job for job in jobs]
 
-    def run(job: tuple[Any, ...]) -> Any:
+    def run(job: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The job's results as an update of the caches (see `Caches.take`)."""
         if job[0] == "quotes":
             text = job[1].text()
-            return [text.check(wording) for wording in job[2]]
-        return compare_wordings(job[1], job[2])
+            return ("quotes", job[1].digest, job[2], [text.check(wording) for wording in job[2]])
+        return ("wordings", job[1], job[2], compare_wordings(job[1], job[2]))
 
     ready = 0
-    for i, result in map_items(run, jobs):
-        job = jobs[i]
-        if job[0] == "quotes":
-            for wording, found in zip(job[2], result):
-                caches.quotes[(job[1].digest, wording)] = found
-        else:
-            caches.wordings[(job[1], job[2])] = result
+    for i, update in map_items(run, jobs, caches.sink):
+        caches.take(update, streamed=caches.sink is not None)
         if ready < len(needs) and needs[ready] <= i + 1:
             ready = bisect_right(needs, i + 1, ready)
             yield ready

@@ -1058,17 +1058,19 @@ def test_pages_drawn_by_worker_processes_are_those_drawn_in_one(parallel_sample:
 
 
 def _saved_tables(site: SiteDir) -> dict[str, str]:
+    """The saved caches' tables, each as the sorted reprs of its entries (the order in which
+    a table's entries were written differs: streamed from workers, or at the end)."""
     import pickle
 
-    from factsite.cache import SAVED, cache_dir_for
+    from factsite.cache import SAVED, cache_dir_for, load_caches
 
     with open(cache_dir_for(site.config) / "build.pickle", "rb") as handle:
-        _version, key, names = pickle.load(handle)
-    from factsite.cache import load_caches
-
+        _version, key = pickle.load(handle)
     caches = load_caches(cache_dir_for(site.config), key)
-    assert names == list(SAVED)
-    return {name: repr(getattr(caches, name)) for name in SAVED}
+
+    def shown(value: object) -> str:
+        return repr(sorted((repr(k), repr(v)) for k, v in value.items()) if isinstance(value, dict) else value)
+    return {name: shown(getattr(caches, name)) for name in SAVED}
 
 
 def test_the_cache_written_while_pages_render_equals_one_written_after(parallel_sample: SiteDir,
@@ -1092,6 +1094,74 @@ def test_the_cache_written_while_pages_render_equals_one_written_after(parallel_
     parallel_sample.build(tmp_path / "out2")
     assert _saved_tables(parallel_sample) == early
     assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
+
+
+@pytest.mark.parametrize("workers", [2, 1])
+def test_the_saved_cache_holds_what_the_build_kept(parallel_sample: SiteDir, tmp_path: Path,
+                                                   monkeypatch, workers: int):
+    """The workers' results go into the cache file as the pickles they sent (in one process,
+    pickled as they come), the rest at the end: loaded again, every table is the one the
+    build had in memory when it saved."""
+    import factsite.parallel
+    import factsite.pipeline
+    from factsite.cache import SAVED
+
+    monkeypatch.setattr(factsite.parallel, "workers", lambda: workers)
+    kept = []
+    real = factsite.pipeline.save_caches
+
+    def save(folder, key, caches, writer=None):
+        kept.append(caches)
+        real(folder, key, caches, writer)
+
+    monkeypatch.setattr(factsite.pipeline, "save_caches", save)
+    parallel_sample.build(tmp_path / "out")
+    assert len(kept) == 1 and kept[0].streamed  # results were streamed, not saved whole
+    assert {table for table, _key in kept[0].streamed} == {"files", "records", "quotes", "wordings"}
+    saved = _saved_tables(parallel_sample)
+    in_memory = {name: repr(sorted((repr(k), repr(v)) for k, v in value.items())
+                            if isinstance(value, dict) else value)
+                 for name in SAVED for value in [getattr(kept[0], name)]}
+    assert all(in_memory[name] not in ("[]", "None") for name in SAVED)
+    assert saved == in_memory
+
+
+def test_a_cache_whose_streamed_results_could_not_be_written_is_not_saved(parallel_sample: SiteDir,
+                                                                         tmp_path: Path, monkeypatch):
+    """A disk that fills up while the workers' results stream in: the build goes on, and no
+    cache missing those results is saved; the next build reads everything again."""
+    from factsite.cache import CacheWriter, cache_dir_for
+
+    real, real_stream = CacheWriter._dump, CacheWriter.stream
+    dumped, streams = [], []
+
+    def dump(writer: CacheWriter, value) -> None:
+        if value == ("updates",):
+            dumped.append(value)
+            if len(dumped) == 1:
+                raise OSError(28, "No space left on device")
+        real(writer, value)
+
+    def stream(writer: CacheWriter, data: bytes) -> None:
+        streams.append(len(data))
+        real_stream(writer, data)
+
+    monkeypatch.setattr(CacheWriter, "_dump", dump)
+    monkeypatch.setattr(CacheWriter, "stream", stream)
+    pages = parallel_sample.build(tmp_path / "out").pages
+    assert len(dumped) == 1 and len(streams) == 2  # the checks' results came after the failure
+    folder = cache_dir_for(parallel_sample.config)
+    assert not (folder / "build.pickle").exists()
+    assert list(folder.glob("*.tmp")) == []
+    monkeypatch.setattr(CacheWriter, "_dump", real)
+    claim = next((parallel_sample.content / "claims").glob("*.md"))
+    claim.write_text(claim.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    rendered = parallel_sample.build(tmp_path / "out").rendered
+    assert (folder / "build.pickle").is_file()
+    assert rendered == pages  # nothing was taken from a cache
+    claim.write_text(claim.read_text(encoding="utf-8") + "\nAnd one more.\n", encoding="utf-8")
+    rendered = parallel_sample.build(tmp_path / "out").rendered
+    assert rendered < pages  # now there is one
 
 
 def test_a_build_failing_while_the_cache_is_written_keeps_the_last_cache(parallel_sample: SiteDir,
