@@ -53,25 +53,36 @@ def _pickled(results: list[tuple[int, Any]]) -> bytes:
     return pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _chunk(function: Callable[[Any], Any], items: Sequence[Any], chunk: Sequence[int],
+           after: Callable[[], None] | None) -> list[tuple[int, Any]]:
+    results = [(i, function(items[i])) for i in chunk]
+    if after is not None:
+        after()
+    return results
+
+
 def _run(chunk: list[int]) -> bytes:
     """A chunk's [(index, result)], pickled here: the executor sends the bytes as they are,
     and the parent can both load them and keep them (see `map_items`)."""
-    function, items = _STATE
-    return _pickled([(i, function(items[i])) for i in chunk])
+    function, items, after = _STATE
+    return _pickled(_chunk(function, items, chunk, after))
 
 
 def map_items(function: Callable[[Any], Any], items: Sequence[Any],
-              sink: Callable[[bytes], None] | None = None) -> Iterator[tuple[int, Any]]:
+              sink: Callable[[bytes], None] | None = None,
+              after_chunk: Callable[[], None] | None = None) -> Iterator[tuple[int, Any]]:
     """(index, function(item)) for every item, in index order; in parallel when worth it.
 
-    `sink`, if given, receives every result before it is yielded, in chunks, each a pickle
-    of [(index, result)]: a worker's own bytes, which the parent loads anyway, so keeping
-    them (the CLI's cache file) costs no second pickling of ~20,000 entries in the parent
-    (in one process they are pickled for it)."""
+    Items go in chunks; `after_chunk` runs where a chunk's items were (a worker, or this
+    process) once they are all done, before their results come back. `sink`, if given,
+    receives every result before it is yielded, in chunks, each a pickle of [(index,
+    result)]: a worker's own bytes, which the parent loads anyway, so keeping them (the
+    CLI's cache file) costs no second pickling of ~20,000 entries in the parent (in one
+    process they are pickled for it)."""
     n = workers()
     if n < 2 or len(items) < MIN_ITEMS:
         for start in range(0, len(items), CHUNK):
-            results = [(i, function(items[i])) for i in range(start, min(start + CHUNK, len(items)))]
+            results = _chunk(function, items, range(start, min(start + CHUNK, len(items))), after_chunk)
             if sink is not None:
                 sink(_pickled(results))
             yield from results
@@ -82,7 +93,7 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any],
     # an executor, not a Pool: if a worker dies (killed, out of memory), waiting for its
     # results raises BrokenProcessPool instead of hanging forever
     with ProcessPoolExecutor(n, mp_context=context, initializer=_init,
-                             initargs=((function, items), os.getpid())) as pool:
+                             initargs=((function, items, after_chunk), os.getpid())) as pool:
         # a bounded window of chunks in flight: results never pile up in the parent
         # faster than it consumes them (writes files), which kept 10,000 claims' pages
         # in memory at once

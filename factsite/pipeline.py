@@ -476,7 +476,8 @@ class Builder:
         search: Future | None = None
         try:
             with result.phase("markdown+render+write"):
-                for i, (data, found, drawn, fingerprint) in map_items(render, todo):
+                for i, (data, found, drawn, fingerprint) in map_items(
+                        render, todo, after_chunk=writer.flush if writer is not None else None):
                     if meanwhile:
                         meanwhile = False
                         if self.while_rendering is not None:
