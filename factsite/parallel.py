@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 _STATE: Any = None  # only ever set inside a forked worker
@@ -53,28 +54,39 @@ def _pickled(results: list[tuple[int, Any]]) -> bytes:
     return pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """Work around each chunk, where its items are done (a worker, or this process):
+    `before` gets the chunk's items first, `after` runs once they are all done, before their
+    results go back. Doing one kind of work for a whole chunk keeps the caches warm for it:
+    a render worker's Markdown bodies, then its pages, then its files (see pipeline)."""
+    before: Callable[[list[Any]], None] | None = None
+    after: Callable[[], None] | None = None
+
+
 def _chunk(function: Callable[[Any], Any], items: Sequence[Any], chunk: Sequence[int],
-           after: Callable[[], None] | None) -> list[tuple[int, Any]]:
+           hooks: Hooks) -> list[tuple[int, Any]]:
+    if hooks.before is not None:
+        hooks.before([items[i] for i in chunk])
     results = [(i, function(items[i])) for i in chunk]
-    if after is not None:
-        after()
+    if hooks.after is not None:
+        hooks.after()
     return results
 
 
 def _run(chunk: list[int]) -> bytes:
     """A chunk's [(index, result)], pickled here: the executor sends the bytes as they are,
     and the parent can both load them and keep them (see `map_items`)."""
-    function, items, after = _STATE
-    return _pickled(_chunk(function, items, chunk, after))
+    function, items, hooks = _STATE
+    return _pickled(_chunk(function, items, chunk, hooks))
 
 
 def map_items(function: Callable[[Any], Any], items: Sequence[Any],
               sink: Callable[[bytes], None] | None = None,
-              after_chunk: Callable[[], None] | None = None) -> Iterator[tuple[int, Any]]:
+              hooks: Hooks = Hooks()) -> Iterator[tuple[int, Any]]:
     """(index, function(item)) for every item, in index order; in parallel when worth it.
 
-    Items go in chunks; `after_chunk` runs where a chunk's items were (a worker, or this
-    process) once they are all done, before their results come back. `sink`, if given,
+    Items go in chunks, with `hooks` around each (see Hooks). `sink`, if given,
     receives every result before it is yielded, in chunks, each a pickle of [(index,
     result)]: a worker's own bytes, which the parent loads anyway, so keeping them (the
     CLI's cache file) costs no second pickling of ~20,000 entries in the parent (in one
@@ -82,7 +94,7 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any],
     n = workers()
     if n < 2 or len(items) < MIN_ITEMS:
         for start in range(0, len(items), CHUNK):
-            results = _chunk(function, items, range(start, min(start + CHUNK, len(items))), after_chunk)
+            results = _chunk(function, items, range(start, min(start + CHUNK, len(items))), hooks)
             if sink is not None:
                 sink(_pickled(results))
             yield from results
@@ -93,7 +105,7 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any],
     # an executor, not a Pool: if a worker dies (killed, out of memory), waiting for its
     # results raises BrokenProcessPool instead of hanging forever
     with ProcessPoolExecutor(n, mp_context=context, initializer=_init,
-                             initargs=((function, items, after_chunk), os.getpid())) as pool:
+                             initargs=((function, items, hooks), os.getpid())) as pool:
         # a bounded window of chunks in flight: results never pile up in the parent
         # faster than it consumes them (writes files), which kept 10,000 claims' pages
         # in memory at once

@@ -33,7 +33,7 @@ from .markup import Markdown
 from .model import Claim, Entry, Site
 from .output import (OutputError, Previous, Staging, WriteStats, Written, build_lock,
                      check_output_dir)
-from .parallel import MIN_ITEMS, in_thread, map_items
+from .parallel import MIN_ITEMS, Hooks, in_thread, map_items
 from .pages import Group, SiteMap, all_pages, own_page, plan_groups, replan
 from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path, reread
 from .render import PageSpec, Renderer, make_environment
@@ -470,14 +470,22 @@ class Builder:
                 return writer.write(target, data), problems.items[before:], drawn, fingerprint
             return data, problems.items[before:], drawn, fingerprint
 
+        def fill_chunk(jobs: list[tuple[PageSpec, str, Any]]) -> None:
+            for spec, _target, _fingerprint in jobs:
+                fill(spec)
+
+        # a chunk's Markdown bodies first, then its pages, then its files (render workers
+        # write the pages): at 10,000 claims, 8,000 pages in one process took 3.36 CPU-s
+        # body, page and file by turns, 2.98 with bodies first (and 2.94 by 256 pages)
+        hooks = Hooks(fill_chunk, writer.flush if writer is not None else None)
+
         # work of the parent's own while workers draw the pages: started once they run (a
         # thread started before they are forked would be copied half-way)
         meanwhile = writer is not None
         search: Future | None = None
         try:
             with result.phase("markdown+render+write"):
-                for i, (data, found, drawn, fingerprint) in map_items(
-                        render, todo, after_chunk=writer.flush if writer is not None else None):
+                for i, (data, found, drawn, fingerprint) in map_items(render, todo, hooks=hooks):
                     if meanwhile:
                         meanwhile = False
                         if self.while_rendering is not None:
