@@ -14,8 +14,8 @@ from typing import Any
 from .cache import Caches, digest
 from .errors import Location, Problems, display_path
 from .frontmatter import FrontMatterError, split_front_matter
-from .parallel import map_items
-from .schema import KINDS, check_record, control_character
+from .parallel import Hooks, map_items
+from .schema import KINDS, check_record, control_character, may_hold_control
 from .urls import slugify
 from .yamlread import YamlDoc, parse_yaml
 
@@ -92,7 +92,7 @@ def read_entry(kind: str, path: str, shown: str, problems: Problems) -> RawEntry
     except FrontMatterError as exc:
         problems.error(Location(shown, exc.line), exc.message, exc.hint)
         return None
-    bad = control_character(split.body)
+    bad = control_character(split.body) if may_hold_control(data) else None
     if bad is not None:  # an invisible character would make the page invalid HTML
         offset, message, hint = bad
         line = split.body_line + split.body.count("\n", 0, offset)
@@ -168,10 +168,19 @@ def load_content(content_dir: Path, problems: Problems,
             return stamp
         return None
 
+    read_first: dict[str, tuple[RawEntry | None, Problems]] = {}  # a chunk's files (see read_chunk)
+
+    def read_chunk(jobs: list[tuple[str, str, tuple[int, int]]]) -> None:
+        """A chunk's files are read before their fields are checked, so each kind of work runs
+        warm over the whole chunk (half the 10k corpus in one process, alternating: 0.76 ->
+        0.70 CPU-s; reading the chunk's bytes first as well gained nothing more)."""
+        for key, kind, _stamp in jobs:
+            found = Problems()
+            read_first[key] = (read_entry(kind, key, shown(Path(key)), found), found)
+
     def parse(job: tuple[str, str, tuple[int, int]]) -> tuple[Any, ...]:
-        key, kind, stamp = job
-        found = Problems()
-        entry = read_entry(kind, key, shown(Path(key)), found)
+        key, _kind, stamp = job
+        entry, found = read_first.pop(key)
         # the fields are checked here too, across cores: in the parent they were 0.4 s
         # of a 10,000-claim build, and the parsed front matter need not come back
         return ("read", key, stamp, entry, found.items,
@@ -179,7 +188,7 @@ def load_content(content_dir: Path, problems: Problems,
 
     def read_all(jobs: list[tuple[str, str, tuple[int, int]]]) -> None:
         """Parse files, across cores when there are many (a cold build of a large archive)."""
-        for _i, update in map_items(parse, jobs, caches.sink):
+        for _i, update in map_items(parse, jobs, caches.sink, Hooks(before=read_chunk)):
             caches.take(update, streamed=caches.sink is not None)
             caches.dirty = True
 

