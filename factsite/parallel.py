@@ -10,12 +10,14 @@ the parent's own side work meanwhile.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import pickle
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
@@ -90,9 +92,36 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any],
     receives every result before it is yielded, in chunks, each a pickle of [(index,
     result)]: a worker's own bytes, which the parent loads anyway, so keeping them (the
     CLI's cache file) costs no second pickling of ~20,000 entries in the parent (in one
-    process they are pickled for it)."""
+    process they are pickled for it). Chunks are handed out as results are taken: they
+    never pile up in the parent faster than it uses them (writes files), which kept
+    10,000 claims' pages in memory at once."""
+    results = _mapped(function, items, sink, hooks, bounded=True)
+    next(results)  # (work under way)
+    yield from results
+
+
+@contextmanager
+def started(function: Callable[[Any], Any], items: Sequence[Any],
+            sink: Callable[[bytes], None] | None = None) -> Iterator[Iterator[tuple[int, Any]]]:
+    """`map_items` with all its work handed to the workers on entry: the caller does its
+    own work meanwhile, then takes the results (which wait in the parent). Leaving
+    before they are all taken drops the chunks not started yet."""
+    results = _mapped(function, items, sink, Hooks(), bounded=False)
+    next(results)
+    try:
+        yield results
+    finally:
+        results.close()
+
+
+_UNDER_WAY = object()  # what `_mapped` yields first, once its work is handed out
+
+
+def _mapped(function: Callable[[Any], Any], items: Sequence[Any], sink: Callable[[bytes], None] | None,
+            hooks: Hooks, bounded: bool) -> Iterator[Any]:
     n = workers()
     if n < 2 or len(items) < MIN_ITEMS:
+        yield _UNDER_WAY  # (in this process, as the results are taken)
         for start in range(0, len(items), CHUNK):
             results = _chunk(function, items, range(start, min(start + CHUNK, len(items))), hooks)
             if sink is not None:
@@ -101,14 +130,12 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any],
         return
     chunks = [list(range(start, min(start + CHUNK, len(items))))
               for start in range(0, len(items), CHUNK)]
+    window = 2 * n if bounded else len(chunks)
     context = multiprocessing.get_context("fork")
     # an executor, not a Pool: if a worker dies (killed, out of memory), waiting for its
     # results raises BrokenProcessPool instead of hanging forever
     with ProcessPoolExecutor(n, mp_context=context, initializer=_init,
                              initargs=((function, items, hooks), os.getpid())) as pool:
-        # a bounded window of chunks in flight: results never pile up in the parent
-        # faster than it consumes them (writes files), which kept 10,000 claims' pages
-        # in memory at once
         pending: deque = deque()
 
         def take(future: Future) -> list[tuple[int, Any]]:
@@ -117,12 +144,19 @@ def map_items(function: Callable[[Any], Any], items: Sequence[Any],
                 sink(data)
             return pickle.loads(data)
 
-        for chunk in chunks:
-            pending.append(pool.submit(_run, chunk))
-            if len(pending) >= 2 * n:
+        try:
+            waiting = iter(chunks)
+            for chunk in itertools.islice(waiting, window):
+                pending.append(pool.submit(_run, chunk))
+            yield _UNDER_WAY
+            for chunk in waiting:
                 yield from take(pending.popleft())
-        while pending:
-            yield from take(pending.popleft())
+                pending.append(pool.submit(_run, chunk))
+            while pending:
+                yield from take(pending.popleft())
+        finally:
+            for future in pending:  # left early: what has not started is not needed
+                future.cancel()
 
 
 def in_thread(function: Callable[[], Any], name: str) -> Future:

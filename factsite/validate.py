@@ -7,8 +7,9 @@ is about, so editors land on the right line.
 from __future__ import annotations
 
 import difflib
-from bisect import bisect_right
 from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from .config import SiteConfig
@@ -16,7 +17,7 @@ from .errors import Location, Problems
 from .loading import RawEntry, checked_fields
 from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
 from .cache import Caches, record_key
-from .parallel import map_items
+from .parallel import started
 from .quotes import QuoteResult, compare_wordings
 from .urls import slug_problem
 
@@ -53,20 +54,20 @@ def check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list[
     return caches.records[key]
 
 
-def _verified(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
-              caches: Caches) -> Iterator[int]:
+@contextmanager
+def _checking(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
+              caches: Caches) -> Iterator[Callable[[], None]]:
     """Check every quotation and compare every pair of wordings not in the caches yet,
-    across cores; the claims loop then only looks results up. Yields, as results come in,
-    how many of the first claims have all theirs: the parent links those meanwhile (at
-    10,000 claims it linked for 0.4 s after the workers had finished, one core idle).
+    across cores, while the parent links the claims (inside the `with`); what it gives
+    waits for the results and puts them in the caches, so that verifying the claims only
+    looks them up. (Linked as the results came in, the parent's linking lagged the workers
+    by 0.2 s at 10,000 claims, one core idle.)
 
     Jobs go by source, so each source's text is indexed once (in one worker); a cold
-    10,000-claim build spent 5 of its 9 checking seconds on this in one process. A job
-    comes in the order of the first claim that needs it."""
+    10,000-claim build spent 5 of its 9 checking seconds on this in one process."""
     wanted: dict[str, list[str]] = {}  # source slug -> the texts its job looks for
     jobs: list[tuple[Any, ...]] = []
     pairs: set[tuple[str, str]] = set()
-    needs: list[int] = []  # for each claim, how many of the first jobs it waits for
     for _entry, v in claims:
         wordings = []
         for item in v["appearances"] or []:
@@ -76,7 +77,7 @@ def _verified(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
             wording = item["wording"] or v["quote"]
             if source is None or not wording:
                 continue
-            # the claims loop looks for the quote itself in the appearances' sources, first
+            # verifying looks for the quote itself in the appearances' sources, first
             # to last, until found: in the first one always (in a tenth of the 10k corpus's
             # claims that wording differs, and the parent indexed 940 texts on one core);
             # the quote is usually one of the wordings, so checking it in every source here
@@ -95,7 +96,6 @@ def _verified(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
             if pair not in caches.wordings and pair not in pairs:
                 pairs.add(pair)
                 jobs.append(("wordings", *pair))
-        needs.append(len(jobs))
     jobs = [("quotes", job[1], sorted(set(job[2]))) if job[0] == "quotes" else job for job in jobs]
 
     def run(job: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -105,14 +105,11 @@ def _verified(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
             return ("quotes", job[1].digest, job[2], [text.check(wording) for wording in job[2]])
         return ("wordings", job[1], job[2], compare_wordings(job[1], job[2]))
 
-    ready = 0
-    for i, update in map_items(run, jobs, caches.sink):
-        caches.take(update, streamed=caches.sink is not None)
-        if ready < len(needs) and needs[ready] <= i + 1:
-            ready = bisect_right(needs, i + 1, ready)
-            yield ready
-    if ready < len(needs):  # claims that needed no job after the last one (or none at all)
-        yield len(needs)
+    with started(run, jobs, caches.sink) as results:
+        def finish() -> None:
+            for _i, update in results:
+                caches.take(update, streamed=caches.sink is not None)
+        yield finish
 
 
 def common(entry: RawEntry, values: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +154,18 @@ def link_claims(claims: list[Claim], speakers: Iterable[Speaker], events: Iterab
         event.sources = sorted(seen, key=lambda s: (s.published, s.slug))
 
 
+Report = Callable[[tuple[Any, ...], str, str], None]
+
+
+@dataclass
+class _Linked:
+    """A claim `ClaimLinker.link` made, for `verify`."""
+    claim: Claim
+    ok: bool  # nothing wrong so far
+    # for each appearance: its number in the front matter, and whether it has its own wording
+    quoted: list[tuple[int, bool]] = field(default_factory=list)
+
+
 class ClaimLinker:
     """Turns one claim's checked values into a Claim linked to its speaker, event, sources
     and tags, with every quotation verified. A full build runs it over every claim; the
@@ -185,22 +194,26 @@ class ClaimLinker:
         caches.used.add(("quotes", key))
         return caches.quotes[key]
 
-    def claim(self, e: RawEntry, v: dict[str, Any],
-              report: Callable[[tuple[Any, ...], str, str], None]) -> Claim | None:
-        """The linked claim, or None if it has problems (each reported)."""
-        config, indexes, caches, tags, check_quote = (self.config, self.indexes, self.caches,
-                                                      self.tags, self.check_quote)
+    def claim(self, e: RawEntry, v: dict[str, Any], report: Report) -> Claim | None:
+        """The linked claim with every quotation verified, or None if it has problems
+        (each reported)."""
+        return self.verify(self.link(e, v, report), report)
+
+    def link(self, e: RawEntry, v: dict[str, Any], report: Report) -> "_Linked":
+        """The claim linked to its speaker, event, sources and tags; its quotations are
+        checked by `verify`."""
+        config, indexes, caches, tags = self.config, self.indexes, self.caches, self.tags
         claim = Claim(**common(e, v), quote=v["quote"] or "", said=v["said"] or Claim.said,
                       summary=v["summary"], reviewed=v["reviewed"] or Claim.reviewed, updated=v["updated"])
         ok = all(v[name] is not None for name in ("quote", "said", "reviewed"))
-        for field, index in (("speaker", indexes["speakers"]), ("event", indexes["events"])):
-            if v[field] is None:
+        for field_name, index in (("speaker", indexes["speakers"]), ("event", indexes["events"])):
+            if v[field_name] is None:
                 continue
-            target, hint = index.resolve(v[field])
+            target, hint = index.resolve(v[field_name])
             if target is None:
-                report((field,), f"unknown {field} `{v[field]}`", hint)
+                report((field_name,), f"unknown {field_name} `{v[field_name]}`", hint)
                 ok = False
-            setattr(claim, field, target)
+            setattr(claim, field_name, target)
         if v["verdict"] is not None:
             claim.verdict = config.verdict(v["verdict"])
             if claim.verdict is None:
@@ -209,47 +222,21 @@ class ClaimLinker:
                 report(("verdict",), f"`{v['verdict']}` is not a verdict of this site's scale",
                        f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(ids)}")
         ok = ok and claim.verdict is not None and claim.speaker is not None
-        quote_found = quote_reported = False
+        linked = _Linked(claim, ok)
         for i, item in enumerate(v["appearances"] or []):
             if item["source"] is None:
-                ok = False
+                linked.ok = False
                 continue
             source, hint = indexes["sources"].resolve(item["source"])
             if source is None:
                 report(("appearances", i, "source"), f"unknown source `{item['source']}`", hint)
-                ok = False
+                linked.ok = False
                 continue
             wording = item["wording"] or claim.quote
-            appearance = Appearance(source=source, wording=wording, indirect=bool(item["indirect"]))
-            if not wording:
-                continue
-            result = check_quote(source, wording)
-            if result.found:
-                appearance.text_fragment = result.text_fragment
-                appearance.context = result.context
-            else:
-                match = result.missing
-                assert match is not None
-                at = ("appearances", i, "wording") if item["wording"] else ("quote",)
-                quote_reported = quote_reported or not item["wording"]
-                detail = "; ".join(match.differences)
-                closest = f'closest passage: "{match.closest}"' if match.closest else "no similar passage"
-                report(at, f'the wording is not in {source.source_path}: "{match.fragment}"',
-                       f"{closest} — {detail}")
-                ok = False
-            if claim.quote and not quote_found and check_quote(source, claim.quote).found:
-                quote_found = True
-            claim.appearances.append(appearance)
-        if claim.quote and claim.appearances and not quote_found and not quote_reported:
-            first = claim.appearances[0].source
-            missing = check_quote(first, claim.quote).missing
-            detail = ""
-            if missing is not None and missing.closest:
-                detail = (f'closest passage in {first.source_path}: "{missing.closest}" — '
-                          + "; ".join(missing.differences) + "; ")
-            report(("quote",), f'the quote is in none of its appearances\' sources: "{claim.quote}"',
-                   detail + "the quote must be one source's exact words; other wordings go in `wording`")
-            ok = False
+            if wording:
+                appearance = Appearance(source=source, wording=wording, indirect=bool(item["indirect"]))
+                claim.appearances.append(appearance)
+                linked.quoted.append((i, bool(item["wording"])))
         for name in v["tags"] or []:
             slug = caches.slug(name)
             why = slug_problem(slug)
@@ -260,6 +247,43 @@ class ClaimLinker:
             tag = tags.setdefault(slug, Tag(slug, name))
             if tag not in claim.tags:
                 claim.tags.append(tag)
+        return linked
+
+    def verify(self, linked: "_Linked", report: Report) -> Claim | None:
+        """The linked claim once each appearance's wording is found in its source and the
+        quote in one of them (with the passages and differences the page shows); None if
+        anything is wrong with it (each problem reported)."""
+        caches, check_quote, claim = self.caches, self.check_quote, linked.claim
+        ok = linked.ok
+        quote_found = quote_reported = False
+        for appearance, (i, own_wording) in zip(claim.appearances, linked.quoted):
+            source = appearance.source
+            result = check_quote(source, appearance.wording)
+            if result.found:
+                appearance.text_fragment = result.text_fragment
+                appearance.context = result.context
+            else:
+                match = result.missing
+                assert match is not None
+                at = ("appearances", i, "wording") if own_wording else ("quote",)
+                quote_reported = quote_reported or not own_wording
+                detail = "; ".join(match.differences)
+                closest = f'closest passage: "{match.closest}"' if match.closest else "no similar passage"
+                report(at, f'the wording is not in {source.source_path}: "{match.fragment}"',
+                       f"{closest} — {detail}")
+                ok = False
+            if claim.quote and not quote_found and check_quote(source, claim.quote).found:
+                quote_found = True
+        if claim.quote and claim.appearances and not quote_found and not quote_reported:
+            first = claim.appearances[0].source
+            missing = check_quote(first, claim.quote).missing
+            detail = ""
+            if missing is not None and missing.closest:
+                detail = (f'closest passage in {first.source_path}: "{missing.closest}" — '
+                          + "; ".join(missing.differences) + "; ")
+            report(("quote",), f'the quote is in none of its appearances\' sources: "{claim.quote}"',
+                   detail + "the quote must be one source's exact words; other wordings go in `wording`")
+            ok = False
         if len(claim.appearances) > 1:
             # each wording is compared with the first; the first with the second
             first = claim.appearances[0]
@@ -272,7 +296,6 @@ class ClaimLinker:
                 if index == 0:
                     first.diff = marked_first
         return claim if ok else None
-
 
 
 def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
@@ -342,14 +365,10 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
         "sources": _Index("sources", sources, drafts["sources"], caches.slug),  # type: ignore[arg-type]
     }
     linker = ClaimLinker(config, indexes, caches, {})
-    claims: list[Claim] = []
-    linked = 0
-    for ready in _verified(by_kind["claims"], indexes["sources"], caches):
-        for e, v in by_kind["claims"][linked:ready]:
-            claim = linker.claim(e, v, reporter(e))
-            if claim is not None:
-                claims.append(claim)
-        linked = ready
+    with _checking(by_kind["claims"], indexes["sources"], caches) as checked:
+        linked = [(e, linker.link(e, v, reporter(e))) for e, v in by_kind["claims"]]
+        checked()
+    claims = [claim for e, link in linked if (claim := linker.verify(link, reporter(e))) is not None]
     tags = linker.tags
     claims.sort(key=claim_order, reverse=True)
     link_claims(claims, speakers.values(), events.values(), sources.values(), tags.values())

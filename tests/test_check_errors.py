@@ -8,6 +8,7 @@ expectations; the command runs in the site's folder, as an editor would run it.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -368,30 +369,48 @@ def test_quotations_checked_in_worker_processes_give_the_one_process_result(tmp_
     assert sum("zzzz" in p.message for p in problems) >= 2
 
 
-def test_claims_are_linked_as_their_quotation_results_come_in(tmp_path: Path, monkeypatch) -> None:
-    """The checks hand over claims in batches, each once every quotation it needs is checked
-    (so the parent links them while workers check the rest), in file order, all of them."""
+def test_claims_are_linked_while_workers_check_their_quotations(tmp_path: Path, monkeypatch) -> None:
+    """The quotation checks go to worker processes before the parent links the claims, so
+    both go on at once; the parent then only looks the results up: no quotation is checked
+    in the parent, and every claim is linked and verified."""
+    import contextlib
+
+    import factsite.parallel
     import factsite.validate as validate
     from factsite.config import load_config
     from factsite.errors import Problems
     from factsite.loading import load_content
+    from factsite.quotes import SourceText
 
+    monkeypatch.setattr(factsite.parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(factsite.parallel, "workers", lambda: 2)
     site = stage_sample(tmp_path)
-    handed: list[int] = []
-    real = validate._verified
+    parent, events = os.getpid(), []
+    real_started, real_link, real_check = validate.started, validate.ClaimLinker.link, SourceText.check
 
-    def verified(claims, sources, caches):
-        for ready in real(claims, sources, caches):
-            for _entry, values in claims[:ready]:
-                for item in values["appearances"]:
-                    source, _hint = sources.resolve(item["source"])
-                    assert (source.digest, item["wording"] or values["quote"]) in caches.quotes
-            handed.append(ready)
-            yield ready
+    @contextlib.contextmanager
+    def started(*args, **kwargs):
+        with real_started(*args, **kwargs) as results:
+            events.append("checks under way")
+            yield results
 
-    monkeypatch.setattr(validate, "_verified", verified)
+    def link(linker, *args):
+        events.append("link")
+        return real_link(linker, *args)
+
+    def check(text, wording):
+        if os.getpid() == parent:
+            events.append("checked in the parent")
+        return real_check(text, wording)
+
+    monkeypatch.setattr(validate, "started", started)
+    monkeypatch.setattr(validate.ClaimLinker, "link", link)
+    monkeypatch.setattr(SourceText, "check", check)
     problems = Problems()
     config = load_config(site.config, problems)
     built = validate.build_site(config, load_content(config.content_dir, problems), problems)
     assert not problems.errors
-    assert len(handed) > 3 and handed == sorted(set(handed)) and handed[-1] == len(built.claims)
+    claims = len(list((site.content / "claims").glob("*.md")))
+    assert events == ["checks under way"] + ["link"] * claims
+    assert len(built.claims) == claims
+    assert all(a.context for c in built.claims for a in c.appearances)  # verified, with passages
