@@ -55,10 +55,12 @@ class Caches:
     # the (table, key) entries this build's results put there through `sink`
     streamed: set[tuple[str, Any]] = field(default_factory=set)
 
-    def take(self, update: tuple[Any, ...], streamed: bool = False) -> None:
+    def take(self, update: tuple[Any, ...]) -> None:
         """A worker's result into its tables: ("read", path, stamp, entry, problems, checked
         fields), ("quotes", source digest, wordings, results) or ("wordings", a, b, result).
-        The build takes its workers' results here, and `load_caches` the ones it streamed."""
+        The build takes its workers' results here, and `load_caches` the ones it streamed.
+        With a `sink`, the build handed the result to it too (`parallel.map_items` gives it
+        every result): the entries are marked streamed, so saving skips them."""
         kind = update[0]
         if kind == "read":
             _, key, stamp, entry, found, checked = update
@@ -79,7 +81,7 @@ class Caches:
             keys = [("wordings", (a, b))]
         else:
             raise ValueError(f"unknown cache update {kind!r}")
-        if streamed:
+        if self.sink is not None:
             self.streamed.update(keys)
 
     def prune(self) -> None:

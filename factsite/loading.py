@@ -189,7 +189,7 @@ def load_content(content_dir: Path, problems: Problems,
     def read_all(jobs: list[tuple[str, str, tuple[int, int]]]) -> None:
         """Parse files, across cores when there are many (a cold build of a large archive)."""
         for _i, update in map_items(parse, jobs, caches.sink, Hooks(before=read_chunk)):
-            caches.take(update, streamed=caches.sink is not None)
+            caches.take(update)
             caches.dirty = True
 
     def read(key: str, kind: str) -> None:

@@ -108,7 +108,7 @@ def _checking(claims: list[tuple[RawEntry, dict[str, Any]]], sources: _Index,
     with started(run, jobs, caches.sink) as results:
         def finish() -> None:
             for _i, update in results:
-                caches.take(update, streamed=caches.sink is not None)
+                caches.take(update)
         yield finish
 
 
