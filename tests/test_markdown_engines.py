@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from factsite.frontmatter import split_front_matter
 from factsite.markup import Markdown, render_markdown
-from factsite.markup_fast import available
+from factsite.markup_fast import _UNICODE_SPACE, _unicode_space, available
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,6 +143,18 @@ def test_bodies_that_panic_the_rust_port_never_reach_it(body: str, capfd):
     first, which would read as a crash in the middle of a build's output."""
     assert_same(body)
     assert "panicked" not in capfd.readouterr().err
+
+
+def test_the_space_check_finds_each_character_the_class_holds_and_no_other():
+    """`_unicode_space` skips the regex on a text whose lines `isprintable` passes: every
+    character of the class must be one that it refuses, wherever it stands."""
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if _UNICODE_SPACE.fullmatch(chr(c))]
+    assert len(spaces) == 25  # \x0b \x0c \x1c-\x1f \x85 \xa0 \u1680 \u2000-\u200a \u2028 \u2029 \u202f \u205f \u3000
+    for ch in spaces:
+        for text in (ch, f"a{ch}b", f"line\nx {ch}\n", f"\n\n{ch}"):
+            assert _unicode_space(text), repr(text)
+    for text in ("", "a\nb\n\n", "Vučić in Priština\n„Косово“ — 10 %\n", "tab\there", "\u00ad"):
+        assert _unicode_space(text) == (_UNICODE_SPACE.search(text) is not None), repr(text)
 
 
 @needs_fast
