@@ -39,7 +39,7 @@ from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path,
 from .render import PageSpec, Renderer, make_environment
 from .structured import SearchIndex
 from .urls import page_file
-from .uptodate import Stamp, beside, inputs_digest, is_current, load_stamp, save_stamp
+from .uptodate import Inputs, Stamp, beside, is_current, load_stamp, save_stamp, take_inputs
 from .validate import build_site
 
 
@@ -139,8 +139,11 @@ class Builder:
 
     def __init__(self, config_path: Path, *, output_dir: Path | None = None,
                  base_url: str | None = None, preview: bool = False, caches: Caches | None = None,
-                 persistent: bool = False):
+                 persistent: bool = False, listings: dict[str, list[os.DirEntry]] | None = None):
         self.config_path = config_path
+        # the content folders as a walk listed them just before (see uptodate.Inputs): the
+        # first build reads from these instead of walking again
+        self._listings = listings
         self.persistent = persistent  # caches are saved to disk between processes
         self.output_dir, self.base_url, self.preview = output_dir, base_url, preview
         self.caches = caches if caches is not None else Caches()
@@ -404,7 +407,8 @@ class Builder:
         if config is None:
             raise BuildFailed(problems)
         with result.phase("read"):
-            raw = load_content(config.content_dir, problems, self.caches, changed)
+            listings, self._listings = self._listings, None
+            raw = load_content(config.content_dir, problems, self.caches, changed, listings)
         with result.phase("check"):
             site = build_site(config, raw, problems, preview=self.preview, caches=self.caches)
         result.config, result.site = config, site
@@ -572,9 +576,9 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     if use_cache and write:
         config = load_config(config_path, Problems(), base_url=base_url, output_dir=output_dir)
         if config is not None:  # else the full build reports why
-            inputs = inputs_digest(config_path, [config.content_dir, config.templates_dir], cache_key)
+            inputs = take_inputs(config_path, [config.content_dir, config.templates_dir], cache_key)
             stamp = load_stamp(cache_folder)
-            if is_current(stamp, inputs, config.output_dir):
+            if is_current(stamp, inputs.digest, config.output_dir):
                 assert stamp is not None
                 seconds = time.perf_counter() - started
                 return BuildResult(config, None, Problems(list(stamp.problems)), pages=stamp.pages,
@@ -586,7 +590,8 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
         caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
-                      caches=caches, persistent=use_cache)
+                      caches=caches, persistent=use_cache,
+                      listings=inputs.listings if inputs is not None else None)
     writer = CacheWriter(cache_folder, cache_key, caches) if use_cache else None
     if writer is not None:
         caches.sink = writer.stream
@@ -622,7 +627,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
 
 
 def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_folder: Path,
-                      inputs: str | None, finishing: list[Callable[[], list[str]]]) -> BuildResult:
+                      inputs: Inputs | None, finishing: list[Callable[[], list[str]]]) -> BuildResult:
     """The build into a staging folder (with `write`), committed as the output; what the
     commit leaves to finish (the last output's removal) goes on `finishing`."""
     with ExitStack() as stack:
@@ -669,6 +674,6 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
             # still holding the output folder's lock, so no other build's files get stamped
             stamps = opened[0].stamps
             if inputs is not None and stamps is not None and result.stats is not None:
-                save_stamp(cache_folder, Stamp(inputs, stamps, list(result.problems.items),
+                save_stamp(cache_folder, Stamp(inputs.digest, stamps, list(result.problems.items),
                                                result.pages, len(opened[0].new), result.stats.bytes))
     return result

@@ -36,7 +36,17 @@ class Stamp:
     bytes: int
 
 
-def _tree(folder: Path, into: list[str], visited: set[str]) -> None:
+@dataclass
+class Inputs:
+    """One walk of what a build reads: the digest of its stamps, and each folder's listing
+    as the walk took it, which the content loader goes through instead of listing and
+    stat-ing every file a second time (at 10,000 claims each walk was 0.11 s on one core,
+    before any worker starts)."""
+    digest: str
+    listings: dict[str, list[os.DirEntry]]  # absolute folder -> its items by name, each stat taken
+
+
+def _tree(folder: str, into: list[str], visited: set[str], listings: dict[str, list[os.DirEntry]]) -> None:
     """Name, type, size, times and inode of everything under folder; linked files and
     folders are followed (each real folder once, so a link loop ends)."""
     try:
@@ -45,6 +55,7 @@ def _tree(folder: Path, into: list[str], visited: set[str]) -> None:
     except OSError as exc:
         into.append(f"{folder}\0unreadable {exc.errno}")
         return
+    listings[folder] = items
     for item in items:
         try:
             info = item.stat()
@@ -57,20 +68,22 @@ def _tree(folder: Path, into: list[str], visited: set[str]) -> None:
             real = os.path.realpath(item.path)
             if real not in visited:
                 visited.add(real)
-                _tree(Path(item.path), into, visited)
+                _tree(item.path, into, visited, listings)
 
 
-def inputs_digest(config_path: Path, folders: list[Path], options: str) -> str:
-    """One digest of the config, the folders' trees and the options (code version included)."""
+def take_inputs(config_path: Path, folders: list[Path], options: str) -> Inputs:
+    """The config, the folders' trees and the options (code version included), digested."""
     lines = [options, os.getcwd()]
     try:
         lines.append(config_path.read_bytes().decode("utf-8", "replace"))
     except OSError:
         lines.append("no config")
+    listings: dict[str, list[os.DirEntry]] = {}
     for folder in folders:
         lines.append(f"folder {folder}")
-        _tree(folder, lines, {os.path.realpath(folder)})
-    return digest("\n".join(lines).encode("utf-8", "surrogateescape"))
+        top = os.path.abspath(folder)  # as the content loader names its folders
+        _tree(top, lines, {os.path.realpath(top)}, listings)
+    return Inputs(digest("\n".join(lines).encode("utf-8", "surrogateescape")), listings)
 
 
 def output_stamps(out_dir: Path, files: list[str]) -> dict[str, tuple[int, int, int]] | None:

@@ -247,6 +247,48 @@ def test_up_to_date_check_repeats_warnings_and_notices_output_changes(site: Site
     assert site.build(out, base_url="https://example.org/elsewhere/").up_to_date is False
 
 
+def test_a_build_lists_and_stats_its_content_once(site: SiteDir, tmp_path: Path, monkeypatch):
+    """The up-to-date check's walk is the one the content is read from: each folder is
+    listed once and no entry is stat-ed again by path. What is read is what a build with
+    no walk before it reads: a claim edited between two builds is read again, and the
+    pages equal a clean build's."""
+    listed: list[str] = []
+    stat_paths: list[str] = []
+    real_scandir, real_stat = os.scandir, os.stat
+
+    def scandir(path: object = ".") -> object:
+        if not isinstance(path, int):  # (a file descriptor: shutil's removal of a tree)
+            listed.append(os.path.abspath(path))  # type: ignore[arg-type]
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    def stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if not isinstance(path, int):
+            stat_paths.append(os.path.abspath(path))  # type: ignore[arg-type]
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    out = tmp_path / "out"
+    site.build(out)
+    claim = site.root / MINIMAL_CLAIM
+    claim.write_text(claim.read_text(encoding="utf-8").replace("\n---\n", "\n---\nEdited context.\n", 1),
+                     encoding="utf-8")
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "stat", stat)
+    built = site.build(out)
+    monkeypatch.undo()
+    content = os.path.abspath(site.content)
+    folders = [content] + [os.path.join(content, kind) for kind in ("claims", "speakers", "events", "sources")]
+    for folder in folders:
+        if os.path.isdir(folder):
+            assert listed.count(folder) == 1, (folder, listed)
+    entries = [p for p in stat_paths if p.startswith(content) and p.endswith(".md")]
+    assert entries == [], entries
+    assert built.rendered > 0 and not built.up_to_date
+    clean = tmp_path / "clean"
+    site.build(clean, use_cache=False)
+    assert contents(out) == contents(clean)
+    assert any(b"Edited context." in data for name, data in contents(out).items() if name.startswith("claims/"))
+
+
 def test_changed_claim_rewrites_only_files_whose_bytes_changed(site: SiteDir, tmp_path: Path):
     out = tmp_path / "out"
     site.build(out)
