@@ -24,6 +24,7 @@ CHUNK = 2000  # table entries per pickle
 # one build), in the file's order: those the checks finish first, then those rendering changes
 EARLY = ("files", "scan", "records", "quotes", "wordings")
 SAVED = EARLY + ("pages", "slugs", "search")
+PRUNED = ("records", "quotes", "wordings")  # the tables whose entries a build must use to keep
 
 
 @dataclass
@@ -47,8 +48,8 @@ class Caches:
 
     # set when this build changed anything worth saving (a file read, a page rendered)
     dirty: bool = False
-    # keys looked up by the current build (not saved): what `prune` keeps
-    used: set[tuple[str, Any]] = field(default_factory=set)
+    # keys looked up by the current build in each pruned table (not saved): what `prune` keeps
+    used: dict[str, set[Any]] = field(default_factory=lambda: {name: set() for name in PRUNED})
     # where workers' results go as they come, pickled as the workers sent them (the CLI's
     # CacheWriter.stream), so that saving does not pickle them again; None: not saved
     sink: Callable[[bytes], None] | None = None
@@ -85,12 +86,16 @@ class Caches:
             self.streamed.update(keys)
 
     def prune(self) -> None:
-        """Drop what the last build did not use, so edits do not grow the cache forever."""
-        for name in ("records", "quotes", "wordings"):
-            table = getattr(self, name)
-            for key in [k for k in table if (name, k) not in self.used]:
+        """Drop what the last build did not use, so edits do not grow the cache forever.
+        (Set difference over the keys, in C: a (table, key) pair made and looked up for
+        each of a cold 10k build's 46,000 entries was 0.1 s on one core.)"""
+        for name in PRUNED:
+            table, used = getattr(self, name), self.used[name]
+            if len(used) == len(table):  # (a build uses only keys in the table) all used
+                continue
+            for key in table.keys() - used:
                 del table[key]
-        self.used = set()
+        self.used = {name: set() for name in PRUNED}
 
     def slug(self, text: str) -> str:
         if text not in self.slugs:

@@ -16,7 +16,7 @@ from .config import SiteConfig
 from .errors import Location, Problems
 from .loading import RawEntry, checked_fields
 from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
-from .cache import Caches, record_key
+from .cache import PRUNED, Caches, record_key
 from .parallel import started
 from .quotes import QuoteResult, compare_wordings
 from .urls import slug_problem
@@ -50,7 +50,7 @@ def check_fields(entry: RawEntry, caches: Caches) -> tuple[dict[str, Any], list[
     key = record_key(entry.shown, entry.digest)
     if key not in caches.records:
         caches.records[key] = checked_fields(entry)
-    caches.used.add(("records", key))
+    caches.used["records"].add(key)
     return caches.records[key]
 
 
@@ -191,7 +191,7 @@ class ClaimLinker:
         key = (source.digest, wording)
         if key not in caches.quotes:
             caches.quotes[key] = source.text().check(wording)
-        caches.used.add(("quotes", key))
+        caches.used["quotes"].add(key)
         return caches.quotes[key]
 
     def claim(self, e: RawEntry, v: dict[str, Any], report: Report) -> Claim | None:
@@ -291,7 +291,7 @@ class ClaimLinker:
                 key = (first.wording, other.wording)
                 if key not in caches.wordings:
                     caches.wordings[key] = compare_wordings(*key)
-                caches.used.add(("wordings", key))
+                caches.used["wordings"].add(key)
                 marked_first, other.diff = caches.wordings[key]
                 if index == 0:
                     first.diff = marked_first
@@ -302,7 +302,7 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
                *, preview: bool = False, caches: Caches | None = None) -> Site:
     """Check every entry and link them; problems are recorded, never raised."""
     caches = caches if caches is not None else Caches()
-    caches.used = set()
+    caches.used = {name: set() for name in PRUNED}
 
     def reporter(entry: RawEntry) -> Callable[[tuple[Any, ...], str, str], None]:
         def report(path: tuple[Any, ...], message: str, hint: str) -> None:

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 from xml.etree import ElementTree
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -1136,6 +1136,39 @@ def test_the_cache_written_while_pages_render_equals_one_written_after(parallel_
     parallel_sample.build(tmp_path / "out2")
     assert _saved_tables(parallel_sample) == early
     assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
+
+
+def _loaded_caches(site: SiteDir) -> Any:
+    import pickle
+
+    from factsite.cache import cache_dir_for, load_caches
+
+    with open(cache_dir_for(site.config) / "build.pickle", "rb") as handle:
+        _version, key = pickle.load(handle)
+    return load_caches(cache_dir_for(site.config), key)
+
+
+def test_the_cache_keeps_only_what_the_last_build_used(site: SiteDir, tmp_path: Path):
+    """An edited quote, a removed claim: their old checks and fields leave the cache, so
+    editing for years does not grow it; what the build still uses stays."""
+    out = tmp_path / "out"
+    site.build(out)
+    before = _loaded_caches(site)
+    claim, other = site.root / MINIMAL_CLAIM, site.root / OTHER_CLAIM
+    old_quote = "We will return to the table in January, and we will not set any conditions."
+    claim.write_text(claim.read_text(encoding="utf-8").replace(old_quote, "We will return to the table in January"),
+                     encoding="utf-8")
+    other.unlink()
+    site.build(out)
+    after = _loaded_caches(site)
+    assert any(wording == old_quote for _source, wording in before.quotes)
+    assert all(wording != old_quote for _source, wording in after.quotes)
+    assert any(wording == "We will return to the table in January" for _source, wording in after.quotes)
+    shown = {path for path, _digest in after.records}
+    assert len(after.records) == len(shown)  # one record per file: the edited claim's old one went
+    assert not any(path.endswith(OTHER_CLAIM.rsplit("/", 1)[1]) for path in shown)
+    kept = set(before.records) & set(after.records)
+    assert kept and len(kept) == len(before.records) - 2  # the others' records stayed
 
 
 @pytest.mark.parametrize("workers", [2, 1])
