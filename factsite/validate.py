@@ -7,6 +7,7 @@ is about, so editors land on the right line.
 from __future__ import annotations
 
 import difflib
+import operator
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -299,8 +300,14 @@ class ClaimLinker:
 
 
 def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
-               *, preview: bool = False, caches: Caches | None = None) -> Site:
-    """Check every entry and link them; problems are recorded, never raised."""
+               *, preview: bool = False, caches: Caches | None = None,
+               meanwhile: Callable[[Site], None] | None = None) -> Site:
+    """Check every entry and link them; problems are recorded, never raised.
+
+    `meanwhile(site)` is work of the caller's that needs the linked site but not what the
+    quotation checks find (planning the pages): it runs while workers check, on the site
+    as it will be if every quotation is found. If one is not (an error), the site returned
+    is another object."""
     caches = caches if caches is not None else Caches()
     caches.used = {name: set() for name in PRUNED}
 
@@ -365,21 +372,33 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
         "sources": _Index("sources", sources, drafts["sources"], caches.slug),  # type: ignore[arg-type]
     }
     linker = ClaimLinker(config, indexes, caches, {})
+
+    def assemble(claims: list[Claim]) -> Site:
+        claims = sorted(claims, key=claim_order, reverse=True)
+        tags = linker.tags
+        link_claims(claims, speakers.values(), events.values(), sources.values(), tags.values())
+        return Site(
+            config=config,
+            claims=claims,
+            speakers=sorted(speakers.values(), key=lambda s: (s.name.casefold(), s.slug)),
+            events=sorted(events.values(), key=lambda e: (e.date, e.slug), reverse=True),
+            sources=sorted(sources.values(), key=lambda s: (s.published, s.slug), reverse=True),
+            tags=sorted((t for t in tags.values() if t.claims), key=tag_order),
+            pages=sorted(pages, key=lambda p: p.slug),
+            preview=preview,
+        )
+
+    hoped: tuple[list[Claim], Site] | None = None
     with _checking(by_kind["claims"], indexes["sources"], caches) as checked:
         linked = [(e, linker.link(e, v, reporter(e))) for e, v in by_kind["claims"]]
+        if meanwhile is not None and not problems.errors:  # (a build with errors stops here)
+            ok = [link.claim for _e, link in linked if link.ok]
+            hoped = (ok, assemble(ok))
+            meanwhile(hoped[1])
         checked()
     claims = [claim for e, link in linked if (claim := linker.verify(link, reporter(e))) is not None]
-    tags = linker.tags
-    claims.sort(key=claim_order, reverse=True)
-    link_claims(claims, speakers.values(), events.values(), sources.values(), tags.values())
     caches.prune()
-    return Site(
-        config=config,
-        claims=claims,
-        speakers=sorted(speakers.values(), key=lambda s: (s.name.casefold(), s.slug)),
-        events=sorted(events.values(), key=lambda e: (e.date, e.slug), reverse=True),
-        sources=sorted(sources.values(), key=lambda s: (s.published, s.slug), reverse=True),
-        tags=sorted((t for t in tags.values() if t.claims), key=tag_order),
-        pages=sorted(pages, key=lambda p: p.slug),
-        preview=preview,
-    )
+    # verifying keeps a claim or drops it (and reports why): kept all, the site is as hoped
+    if hoped is not None and len(claims) == len(hoped[0]) and all(map(operator.is_, claims, hoped[0])):
+        return hoped[1]
+    return assemble(claims)

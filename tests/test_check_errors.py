@@ -414,3 +414,86 @@ def test_claims_are_linked_while_workers_check_their_quotations(tmp_path: Path, 
     assert events == ["checks under way"] + ["link"] * claims
     assert len(built.claims) == claims
     assert all(a.context for c in built.claims for a in c.appearances)  # verified, with passages
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["every quotation found", "one not found"])
+def test_the_site_planned_while_quotations_are_checked_is_the_one_built(tmp_path: Path, monkeypatch,
+                                                                       broken: bool) -> None:
+    """`meanwhile` gets the linked site while workers check (pages are planned then); it is
+    the site returned when every quotation is found. When one is not, the site returned is
+    another, without that claim, and its entries list only the claims kept."""
+    import contextlib
+
+    import factsite.parallel
+    import factsite.validate as validate
+    from factsite.config import load_config
+    from factsite.errors import Problems
+    from factsite.loading import load_content
+
+    monkeypatch.setattr(factsite.parallel, "MIN_ITEMS", 1)
+    monkeypatch.setattr(factsite.parallel, "workers", lambda: 2)
+    site = stage_sample(tmp_path)
+    claims = sorted((site.content / "claims").glob("*.md"))
+    if broken:
+        text = claims[0].read_text(encoding="utf-8")
+        line = next(x for x in text.splitlines() if x.startswith("quote:"))
+        words = line.split()
+        words[3] = "zzzz"
+        claims[0].write_text(text.replace(line, " ".join(words)), encoding="utf-8")
+    events, seen = [], []
+    real_started = validate.started
+
+    @contextlib.contextmanager
+    def started(*args, **kwargs):
+        with real_started(*args, **kwargs) as results:
+            events.append("checks under way")
+            yield results
+            events.append("checks done")
+
+    def ids(entries: list) -> list[int]:
+        return [id(e) for e in entries]
+
+    def meanwhile(hoped) -> None:
+        events.append("meanwhile")
+        seen.append((id(hoped), ids(hoped.claims), [ids(s.claims) for s in hoped.speakers]))
+
+    monkeypatch.setattr(validate, "started", started)
+    problems = Problems()
+    config = load_config(site.config, problems)
+    built = validate.build_site(config, load_content(config.content_dir, problems), problems,
+                                meanwhile=meanwhile)
+    assert events == ["checks under way", "meanwhile", "checks done"]
+    # (compared as ids, taken outside the asserts: a failed one would show the repr of the
+    # objects it names, and a linked site's runs to gigabytes)
+    hoped, hoped_claims, hoped_lists = seen[0]
+    site_id, claim_ids, speaker_lists = id(built), ids(built.claims), [ids(s.claims) for s in built.speakers]
+    errors = len(problems.errors)
+    assert len(hoped_claims) == len(claims)
+    if not broken:
+        assert errors == 0
+        assert site_id == hoped and claim_ids == hoped_claims and speaker_lists == hoped_lists
+    else:
+        assert errors > 0
+        assert site_id != hoped and len(claim_ids) == len(claims) - 1
+        listed = [c for ids_of_speaker in speaker_lists for c in ids_of_speaker]
+        assert sorted(listed) == sorted(claim_ids)
+
+
+def test_no_plan_is_made_for_a_site_with_errors_before_its_quotations(tmp_path: Path) -> None:
+    """An unknown speaker is an error found while linking: the build stops after the checks,
+    so nothing is planned for it."""
+    from factsite.config import load_config
+    from factsite.errors import Problems
+    from factsite.loading import load_content
+    from factsite.validate import build_site
+
+    site = stage_sample(tmp_path)
+    claim = sorted((site.content / "claims").glob("*.md"))[0]
+    text = claim.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("speaker:"))
+    claim.write_text(text.replace(line, "speaker: nobody-at-all"), encoding="utf-8")
+    problems = Problems()
+    config = load_config(site.config, problems)
+    called = []
+    build_site(config, load_content(config.content_dir, problems), problems, meanwhile=called.append)
+    assert problems.errors and called == []

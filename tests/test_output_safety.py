@@ -1138,6 +1138,27 @@ def test_the_cache_written_while_pages_render_equals_one_written_after(parallel_
     assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
 
 
+def test_render_workers_compile_no_template(parallel_sample: SiteDir, tmp_path: Path, monkeypatch):
+    """The parent compiles the templates while the quotations are checked; the render
+    workers it forks then find them compiled (each compiled them all, 0.09 CPU-s)."""
+    import jinja2
+
+    log = tmp_path / "compiled.log"
+    real = jinja2.Environment.compile
+
+    def compile(env, source, name=None, filename=None, raw=False, defer_init=False):  # noqa: A001
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()} {name}\n")
+        return real(env, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    built = parallel_sample.build(tmp_path / "out")
+    assert built.rendered > 0
+    rows = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    assert {name for _pid, name in rows} >= {"claim.html", "base.html", "macros.html"}
+    assert {pid for pid, _name in rows} == {str(os.getpid())}
+
+
 def _loaded_caches(site: SiteDir) -> Any:
     import pickle
 

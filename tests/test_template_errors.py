@@ -81,3 +81,27 @@ def test_template_error_from_another_directory(tmp_path: Path) -> None:
     line, _ = line_of(site.root / "templates" / "page.html", "{{ page.subtitle }}")
     expected = (site.root / "templates" / "page.html").relative_to(site.top).as_posix()
     assert any(row.startswith(f"{expected}:{line}: error: ") for row in run.err.splitlines()), run.err
+
+
+def test_templates_are_compiled_before_workers_fork_and_a_broken_one_is_left_to_its_page(tmp_path: Path) -> None:
+    """`compile_templates` loads every template but the static assets into the environment,
+    which forked render workers then share; the broken page.html raises nothing there (its
+    page reports it, as the tests above show)."""
+    import jinja2
+
+    from factsite.config import load_config
+    from factsite.errors import Problems
+    from factsite.render import compile_templates, make_environment
+
+    site = stage("invalid", "template-syntax", tmp_path)
+    config = load_config(site.config, Problems())
+    assert config is not None
+    env = make_environment(config, None)
+    compile_templates(env)
+    compiled = {template.name for template in env.cache.values()}  # type: ignore[union-attr]
+    on_disk = {p.relative_to(config.templates_dir).as_posix() for p in config.templates_dir.rglob("*.*")
+               if p.is_file() and "static" not in p.relative_to(config.templates_dir).parts}
+    assert "claim.html" in compiled and "macros.html" in compiled and "sitemap.xml" in compiled
+    assert compiled == on_disk - {"page.html"}
+    with pytest.raises(jinja2.TemplateSyntaxError):
+        env.get_template("page.html")
