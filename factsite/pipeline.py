@@ -28,7 +28,7 @@ from . import __version__
 from .cache import CacheWriter, Caches, cache_dir_for, code_version, digest, load_caches, save_caches
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems, display_path
-from .loading import load_content
+from .loading import Listed, load_content
 from .markup import Markdown
 from .model import Claim, Entry, Site
 from .output import (OutputError, Previous, Staging, WriteStats, Written, build_lock,
@@ -39,7 +39,7 @@ from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path,
 from .render import PageSpec, Renderer, compile_templates, make_environment
 from .structured import SearchIndex
 from .urls import page_file
-from .uptodate import Inputs, Stamp, beside, is_current, load_stamp, save_stamp, take_inputs
+from .uptodate import Stamp, beside, is_current, load_stamp, save_stamp, take_inputs
 from .validate import build_site
 
 
@@ -146,7 +146,7 @@ class Builder:
 
     def __init__(self, config_path: Path, *, output_dir: Path | None = None,
                  base_url: str | None = None, preview: bool = False, caches: Caches | None = None,
-                 persistent: bool = False, listings: dict[str, list[os.DirEntry]] | None = None):
+                 persistent: bool = False, listings: dict[str, list[Listed]] | None = None):
         self.config_path = config_path
         # the content folders as a walk listed them just before (see uptodate.Inputs): the
         # first build reads from these instead of walking again
@@ -430,8 +430,8 @@ class Builder:
         if config is None:
             raise BuildFailed(problems)
         with result.phase("read"):
-            listings, self._listings = self._listings, None
-            raw = load_content(config.content_dir, problems, self.caches, changed, listings)
+            raw = load_content(config.content_dir, problems, self.caches, changed, self._listings)
+            self._listings = None
         # made while the workers check quotations, when the parent mostly waits (at 10,000
         # claims it spent 0.45 s on one core after them): the drawing's set-up, and the plan
         # of the site as it is if every quotation is found
@@ -595,13 +595,13 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     started = time.perf_counter()
     cache_folder = cache_dir_for(config_path)
     cache_key = repr((code_version(), preview, base_url, str(output_dir)))
-    inputs = None
+    inputs, listings = None, None
     if use_cache and write:
         config = load_config(config_path, Problems(), base_url=base_url, output_dir=output_dir)
         if config is not None:  # else the full build reports why
-            inputs = take_inputs(config_path, [config.content_dir, config.templates_dir], cache_key)
+            inputs, listings = take_inputs(config_path, [config.content_dir, config.templates_dir], cache_key)
             stamp = load_stamp(cache_folder)
-            if is_current(stamp, inputs.digest, config.output_dir):
+            if is_current(stamp, inputs, config.output_dir):
                 assert stamp is not None
                 seconds = time.perf_counter() - started
                 return BuildResult(config, None, Problems(list(stamp.problems)), pages=stamp.pages,
@@ -614,7 +614,8 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
                       caches=caches, persistent=use_cache,
-                      listings=inputs.listings if inputs is not None else None)
+                      listings=listings)
+    listings = None  # (the builder's, until it has read from them)
     writer = CacheWriter(cache_folder, cache_key, caches) if use_cache else None
     if writer is not None:
         caches.sink = writer.stream
@@ -650,7 +651,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
 
 
 def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_folder: Path,
-                      inputs: Inputs | None, finishing: list[Callable[[], list[str]]]) -> BuildResult:
+                      inputs: str | None, finishing: list[Callable[[], list[str]]]) -> BuildResult:
     """The build into a staging folder (with `write`), committed as the output; what the
     commit leaves to finish (the last output's removal) goes on `finishing`."""
     with ExitStack() as stack:
@@ -697,6 +698,6 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
             # still holding the output folder's lock, so no other build's files get stamped
             stamps = opened[0].stamps
             if inputs is not None and stamps is not None and result.stats is not None:
-                save_stamp(cache_folder, Stamp(inputs.digest, stamps, list(result.problems.items),
+                save_stamp(cache_folder, Stamp(inputs, stamps, list(result.problems.items),
                                                result.pages, len(opened[0].new), result.stats.bytes))
     return result

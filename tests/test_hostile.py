@@ -421,6 +421,30 @@ def hostile_runs(tmp_path_factory) -> dict[str, tuple[Case, SiteDir, Proc, Path]
             for (case, site, tmp), run in zip(staged, results)}
 
 
+WALKED = ["symlink-file-out", "symlink-folder-out", "symlink-kind-folder-out", "symlink-prefix-sibling",
+          "symlink-broken", "symlink-to-content-root", "symlink-loop", "fifo-named-md", "folder-named-md"]
+
+
+@pytest.mark.parametrize("name", WALKED)
+def test_a_build_meets_links_and_odd_files_as_check_does(hostile_runs, name: str, tmp_path: Path):
+    """`build` reads the content from the up-to-date check's walk, which follows links (a
+    loop of them included), where `check` lists the folders itself: the same problems,
+    and no crash."""
+    case, site, _checked, _tmp, _changed = hostile_runs[name]
+    built = run_cli(["build", "--config", "site_config.yaml", "--output", str(tmp_path / "out")], site.root,
+                    timeout=case.timeout)
+    checked = run_cli(["check", "--config", "site_config.yaml"], site.root, timeout=case.timeout)
+    assert_clean_exit(built, name)
+
+    def problems(output: str) -> list[str]:
+        return [line for line in output.splitlines() if ": error: " in line or ": warning: " in line
+                or line.startswith("    hint: ")]
+    assert built.code == checked.code, built.text[-2000:]
+    assert problems(built.err) == problems(checked.out)
+    if case.expect == "error":
+        assert any(": error: " in line for line in problems(built.err))
+
+
 def test_the_corpus_is_large_enough():
     assert len(CASES) + len(RESERVED_FILES) - 1 >= 55
     assert {c.expect for c in CASES} == {"error", "ok", "handled"}
