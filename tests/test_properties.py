@@ -780,6 +780,32 @@ def test_a_body_is_refused_for_a_control_character_as_its_text_would_be(tmp_path
         assert [problem.message for problem in found.items] == [expected[1]]
 
 
+@given(body=st.text(max_size=40).filter(lambda t: not any("\ud800" <= c <= "\udfff" for c in t)))
+@UNIT_SETTINGS
+def test_an_entry_pickles_to_itself_and_leaves_its_body_as_it_was(tmp_path_factory, body: str):
+    """Entries go through pickle to and from workers and the cache file; pickling must not
+    leave a UTF-8 copy inside the body string (pickle's own encoding caches one there, which
+    grew a 10,000-claim build by the bodies' size when it saved its cache)."""
+    import pickle
+    import sys
+
+    from factsite.errors import Problems
+    from factsite.loading import read_entry
+
+    path = tmp_path_factory.mktemp("pickled") / "claim.md"
+    path.write_bytes(('---\nquote: "Vučić in Priština"\n---\n' + body + "\nКосово …\n").encode("utf-8"))
+    entry = read_entry("claims", str(path), "claim.md", Problems())
+    if entry is None:  # (a control character: refused, as the test above shows)
+        return
+    size = sys.getsizeof(entry.body)  # counts a cached UTF-8 copy (CPython)
+    again = pickle.loads(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+    assert sys.getsizeof(entry.body) == size
+    assert (again.kind, again.path, again.shown, again.slug, again.body, again.body_line, again.digest,
+            again.meta_digest) == (entry.kind, entry.path, entry.shown, entry.slug, entry.body,
+                                   entry.body_line, entry.digest, entry.meta_digest)
+    assert again.location(("quote",)) == entry.location(("quote",))
+
+
 @given(body=st.text(st.sampled_from(["a", "b", " ", "\n", "\t", "\r", "\x0b", "\u2028", "\u00a0"]), max_size=60))
 @UNIT_SETTINGS
 def test_a_source_text_splits_into_paragraphs_with_line_breaks_folded(body: str):
