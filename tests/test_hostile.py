@@ -425,15 +425,28 @@ WALKED = ["symlink-file-out", "symlink-folder-out", "symlink-kind-folder-out", "
           "symlink-broken", "symlink-to-content-root", "symlink-loop", "fifo-named-md", "folder-named-md"]
 
 
+@pytest.fixture(scope="module")
+def walked_runs(hostile_runs, tmp_path_factory) -> dict[str, tuple[Proc, Proc]]:
+    """`build` and `check` (as text) of each WALKED case, four processes at a time."""
+    out = tmp_path_factory.mktemp("walked")
+
+    def both(name: str) -> tuple[Proc, Proc]:
+        case, site = hostile_runs[name][:2]
+        built = run_cli(["build", "--config", "site_config.yaml", "--output", str(out / name)], site.root,
+                        timeout=case.timeout)
+        return built, run_cli(["check", "--config", "site_config.yaml"], site.root, timeout=case.timeout)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(WALKED, pool.map(both, WALKED)))
+
+
 @pytest.mark.parametrize("name", WALKED)
-def test_a_build_meets_links_and_odd_files_as_check_does(hostile_runs, name: str, tmp_path: Path):
+def test_a_build_meets_links_and_odd_files_as_check_does(hostile_runs, walked_runs, name: str):
     """`build` reads the content from the up-to-date check's walk, which follows links (a
     loop of them included), where `check` lists the folders itself: the same problems,
     and no crash."""
-    case, site, _checked, _tmp, _changed = hostile_runs[name]
-    built = run_cli(["build", "--config", "site_config.yaml", "--output", str(tmp_path / "out")], site.root,
-                    timeout=case.timeout)
-    checked = run_cli(["check", "--config", "site_config.yaml"], site.root, timeout=case.timeout)
+    case = hostile_runs[name][0]
+    built, checked = walked_runs[name]
     assert_clean_exit(built, name)
 
     def problems(output: str) -> list[str]:
