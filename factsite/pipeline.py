@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import jinja2
 
@@ -108,6 +108,14 @@ def _plan(site: Site) -> tuple[dict[Group, list[PageSpec]], SiteMap, list[PageSp
     return groups, site_map, all_pages(groups, site_map)
 
 
+class _Ahead(NamedTuple):
+    """What a build made while its quotations were checked: the drawing's set-up
+    (`Builder._setup`), and the plan of the site it hoped for (used if that is the site)."""
+    setup: tuple[Any, ...]
+    site: Site
+    plan: tuple[dict[Group, list[PageSpec]], SiteMap, list[PageSpec]]
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building: a build allocates
@@ -148,7 +156,7 @@ class Builder:
                  base_url: str | None = None, preview: bool = False, caches: Caches | None = None,
                  persistent: bool = False, listings: dict[str, list[Listed]] | None = None):
         self.config_path = config_path
-        # the content folders as a walk listed them just before (see uptodate.Inputs): the
+        # the content folders as a walk listed them just before (`uptodate.take_inputs`): the
         # first build reads from these instead of walking again
         self._listings = listings
         self.persistent = persistent  # caches are saved to disk between processes
@@ -435,10 +443,10 @@ class Builder:
         # made while the workers check quotations, when the parent mostly waits (at 10,000
         # claims it spent 0.45 s on one core after them): the drawing's set-up, and the plan
         # of the site as it is if every quotation is found
-        ahead: list[Any] = []
+        ahead: list[_Ahead] = []
 
         def meanwhile(hoped: Site) -> None:
-            ahead.extend((self._setup(config), hoped, _plan(hoped)))
+            ahead.append(_Ahead(self._setup(config), hoped, _plan(hoped)))
 
         with result.phase("check"):
             site = build_site(config, raw, problems, preview=self.preview, caches=self.caches,
@@ -447,7 +455,7 @@ class Builder:
         if problems.errors:
             raise BuildFailed(problems)
 
-        static, hashes, templates, config_bytes, env = ahead[0] if ahead else self._setup(config)
+        static, hashes, templates, config_bytes, env = ahead[0].setup if ahead else self._setup(config)
         renderer = Renderer(env, site, problems)
         # what every page depends on, digested once: in each page's fingerprint the config
         # file's text was repr'd again, two thirds of a 10,000-claim plan (0.6 of 0.9 s)
@@ -466,7 +474,7 @@ class Builder:
             emit(path, data)
             seen.add(path)
         with result.phase("plan"):
-            groups, site_map, specs = ahead[2] if ahead and ahead[1] is site else _plan(site)
+            groups, site_map, specs = ahead[0].plan if ahead and ahead[0].site is site else _plan(site)
             todo = self._stale_pages(specs, global_key, seen, staging, emit, problems)
         pages_cache = self.caches.pages
         fill = self._markdown(config)
@@ -613,8 +621,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
         caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
-                      caches=caches, persistent=use_cache,
-                      listings=listings)
+                      caches=caches, persistent=use_cache, listings=listings)
     listings = None  # (the builder's, until it has read from them)
     writer = CacheWriter(cache_folder, cache_key, caches) if use_cache else None
     if writer is not None:
