@@ -29,8 +29,9 @@ PRUNED = ("records", "quotes", "wordings")  # the tables whose entries a build m
 
 @dataclass
 class Caches:
-    # file path -> ((mtime_ns, size), RawEntry or None, problems met while reading)
-    files: dict[str, tuple[tuple[int, int], Any, list[Any]]] = field(default_factory=dict)
+    # file path -> (its stamp, or None to read it again: `loading.kept_stamp`; RawEntry or
+    # None; problems met while reading)
+    files: dict[str, tuple[Any, Any, list[Any]]] = field(default_factory=dict)
     # the last full walk of content/: (folder, entry files in order, problems of the walk)
     scan: tuple[str, list[str], list[Any]] | None = None
     # (path shown, file digest) -> (checked values, problems)

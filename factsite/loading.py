@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,6 +23,31 @@ from .yamlread import YamlDoc, parse_yaml
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
+# How long after a file's last change its stamp can be trusted to tell a later change. A
+# file system keeps times to its own precision (ext4 and tmpfs: nanoseconds; HFS+, many
+# network shares: a second; FAT: two), so an edit within the same tick as the stamp taken
+# after the last one leaves mtime and ctime as they were (and an edit of the same length,
+# its size too). A stamp taken less than this after the times it holds is not kept: the
+# file is read again by the next build (Git's "racily clean" entries, the same way).
+SETTLE_NS = 3_000_000_000
+
+# (mtime_ns, size, ctime_ns, inode): ctime because only the kernel sets it (`touch -r`,
+# `rsync -t`, `cp -p` and editors that keep mtimes change it), the inode for renames
+FileStamp = tuple[int, int, int, int]
+NO_STAT: FileStamp = (0, -1, 0, 0)
+
+
+def file_stamp(info: os.stat_result) -> FileStamp:
+    return (info.st_mtime_ns, info.st_size, info.st_ctime_ns, info.st_ino)
+
+
+def kept_stamp(stamp: FileStamp, listed_at: int) -> FileStamp | None:
+    """The stamp to keep for a file stamped at `listed_at` (time.time_ns()), or None when
+    it changed too shortly before then to tell a later change (see SETTLE_NS)."""
+    if stamp == NO_STAT or max(stamp[0], stamp[2]) > listed_at - SETTLE_NS:
+        return None
+    return stamp
+
 
 class Listed(NamedTuple):
     """A folder's item as the loader needs it, from one scandir and one stat. A walk's
@@ -31,19 +57,24 @@ class Listed(NamedTuple):
     symlink: bool
     folder: bool  # a folder itself, not a link to one
     file: bool  # a file, or a link to one
-    stamp: tuple[int, int]  # (mtime_ns, size) of what it is or links to; (0, -1): no stat
+    stamp: FileStamp  # of what it is or links to; NO_STAT: no stat
+    kept: FileStamp | None  # the stamp if it can be trusted later (`kept_stamp`), else None
 
     @classmethod
-    def of(cls, item: os.DirEntry, info: os.stat_result | None) -> "Listed":
-        """`info`: the item's stat, links followed (None if that failed)."""
+    def of(cls, item: os.DirEntry, info: os.stat_result | None, listed_at: int) -> "Listed":
+        """`info`: the item's stat, links followed (None if that failed); `listed_at`: the
+        time.time_ns() taken before the folder was listed."""
         if info is None:  # (a broken link or a loop of links: is_file would raise for one)
-            return cls(item.name, item.is_symlink(), item.is_dir(follow_symlinks=False), False, (0, -1))
+            return cls(item.name, item.is_symlink(), item.is_dir(follow_symlinks=False), False,
+                       NO_STAT, None)
+        stamp = file_stamp(info)
         return cls(item.name, item.is_symlink(), item.is_dir(follow_symlinks=False),
-                   stat.S_ISREG(info.st_mode), (info.st_mtime_ns, info.st_size))
+                   stat.S_ISREG(info.st_mode), stamp, kept_stamp(stamp, listed_at))
 
 
 def list_folder(folder: str) -> list[Listed]:
     """The folder's items by name."""
+    listed_at = time.time_ns()
     with os.scandir(folder) as listing:
         items = sorted(listing, key=lambda item: item.name)
     listed = []
@@ -52,7 +83,7 @@ def list_folder(folder: str) -> list[Listed]:
             info: os.stat_result | None = item.stat()
         except OSError:
             info = None
-        listed.append(Listed.of(item, info))
+        listed.append(Listed.of(item, info, listed_at))
     return listed
 
 
@@ -177,15 +208,27 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def _same_bytes(path: str, entry: RawEntry | None) -> bool:
+    """Does the file still hold the bytes `entry` was read from?"""
+    if entry is None:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            return digest(handle.read(MAX_FILE_BYTES + 1)) == entry.digest
+    except OSError:
+        return False
+
+
 def load_content(content_dir: Path, problems: Problems,
                  caches: Caches | None = None, changed: set[str] | None = None,
-                 listings: dict[str, list[Listed]] | None = None) -> list[RawEntry]:
+                 listings: dict[str, list[Listed]] | None = None, verify: bool = False) -> list[RawEntry]:
     """Every *.md entry under content/<kind>/, in a stable order.
 
-    A file whose size and mtime match the cache is not read again, unless it
-    is named in `changed` (what the preview's watcher saw). `listings`: folders
-    as a walk just listed them (`uptodate.take_inputs`); a folder not in it is
-    listed here.
+    A file whose stamp (`file_stamp`) matches the one the cache kept for it is not read
+    again, unless it is named in `changed` (what the preview's watcher saw); with `verify`
+    (`check`), it is, and the cached entry is used only if its bytes are the file's.
+    `listings`: folders as a walk just listed them (`uptodate.take_inputs`); a folder not
+    in it is listed here.
     """
     caches = caches if caches is not None else Caches()
     seen: set[str] = set()
@@ -203,22 +246,17 @@ def load_content(content_dir: Path, problems: Problems,
                        "create it, or set content_dir in site_config.yaml")
         return entries
 
-    def stale(key: str, stamp: tuple[int, int] | None = None) -> tuple[int, int] | None:
-        """The file's stamp if it must be read again, else None. (`stamp`: as listed.)"""
-        if stamp is None:
-            try:
-                info = os.stat(key)
-                stamp = (info.st_mtime_ns, info.st_size)
-            except OSError:
-                stamp = (0, -1)
+    def fresh(key: str, stamp: FileStamp) -> bool:
+        """Does the cache hold this file as it is now?"""
         cached = caches.files.get(key)
-        if cached is None or cached[0] != stamp or (changed is not None and key in changed):
-            return stamp
-        return None
+        if cached is None or cached[0] is None or cached[0] != stamp or \
+                (changed is not None and key in changed):
+            return False
+        return not verify or _same_bytes(key, cached[1])
 
     read_first: dict[str, tuple[RawEntry | None, Problems]] = {}  # a chunk's files (see read_chunk)
 
-    def read_chunk(jobs: list[tuple[str, str, tuple[int, int]]]) -> None:
+    def read_chunk(jobs: list[tuple[str, str, FileStamp | None]]) -> None:
         """A chunk's files are read before their fields are checked, so each kind of work runs
         warm over the whole chunk (half the 10k corpus in one process, alternating: 0.76 ->
         0.70 CPU-s; reading the chunk's bytes first as well gained nothing more)."""
@@ -226,7 +264,7 @@ def load_content(content_dir: Path, problems: Problems,
             found = Problems()
             read_first[key] = (read_entry(kind, key, shown(Path(key)), found), found)
 
-    def parse(job: tuple[str, str, tuple[int, int]]) -> tuple[Any, ...]:
+    def parse(job: tuple[str, str, FileStamp | None]) -> tuple[Any, ...]:
         key, _kind, stamp = job
         entry, found = read_first.pop(key)
         # the fields are checked here too, across cores: in the parent they were 0.4 s
@@ -234,16 +272,20 @@ def load_content(content_dir: Path, problems: Problems,
         return ("read", key, stamp, entry, found.items,
                 checked_fields(entry) if entry is not None else None)
 
-    def read_all(jobs: list[tuple[str, str, tuple[int, int]]]) -> None:
+    def read_all(jobs: list[tuple[str, str, FileStamp | None]]) -> None:
         """Parse files, across cores when there are many (a cold build of a large archive)."""
         for _i, update in map_items(parse, jobs, caches.sink, Hooks(before=read_chunk)):
             caches.take(update)
             caches.dirty = True
 
     def read(key: str, kind: str) -> None:
-        stamp = stale(key)
-        if stamp is not None:
-            read_all([(key, kind, stamp)])
+        listed_at = time.time_ns()
+        try:
+            stamp = file_stamp(os.stat(key))
+        except OSError:
+            stamp = NO_STAT
+        if not fresh(key, stamp):
+            read_all([(key, kind, kept_stamp(stamp, listed_at))])
 
     def collect(order: list[str], scan_problems: list[Any]) -> list[RawEntry]:
         problems.items.extend(scan_problems)
@@ -309,11 +351,10 @@ def load_content(content_dir: Path, problems: Problems,
                 continue
             seen.add(path)
             order.append(path)
-            stamp = stale(path, item.stamp)
-            if stamp is not None:
-                jobs.append((path, kind, stamp))
+            if not fresh(path, item.stamp):
+                jobs.append((path, kind, item.kept))
 
-    jobs: list[tuple[str, str, tuple[int, int]]] = []
+    jobs: list[tuple[str, str, FileStamp | None]] = []
     visit(top, 0, "")
     read_all(jobs)
     for key in set(caches.files) - seen:

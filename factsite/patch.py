@@ -16,13 +16,14 @@ does any edit with a problem, which the full build reports in its place.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .cache import Caches, record_key
 from .errors import Problems, display_path
-from .loading import RawEntry, read_entry
+from .loading import FileStamp, RawEntry, file_stamp, kept_stamp, read_entry
 from .model import Claim, Entry, Event, Page, Site, Speaker
 from .pages import Group
 from .validate import ClaimLinker, check_fields, claim_order, link_claims, tag_order
@@ -35,7 +36,7 @@ _PATCHABLE = {"claims": Claim, "speakers": Speaker, "events": Event, "pages": Pa
 class BodyEdit:
     entry: Entry  # the model object, patched in place by `apply`
     raw: RawEntry  # the file as read now
-    stamp: tuple[int, int]  # (mtime_ns, size) for the file cache
+    stamp: FileStamp | None  # for the file cache (`loading.kept_stamp`)
 
     def apply(self) -> None:
         self.entry.body = self.raw.body
@@ -50,7 +51,7 @@ def entries_by_path(site: Site) -> dict[str, Entry]:
 
 
 # an edited file: the model object it made last time, the file as read now, its stamp
-Reread = tuple[Entry, RawEntry, tuple[int, int]]
+Reread = tuple[Entry, RawEntry, FileStamp | None]
 
 
 def reread(by_path: dict[str, Entry], changed: set[str], cwd: Path) -> list[Reread] | None:
@@ -64,6 +65,7 @@ def reread(by_path: dict[str, Entry], changed: set[str], cwd: Path) -> list[Rere
                 or not isinstance(entry, _PATCHABLE[kind]) or os.path.islink(path):
             return None
         found = Problems()
+        listed_at = time.time_ns()
         try:
             info = os.stat(path)
         except OSError:
@@ -71,7 +73,7 @@ def reread(by_path: dict[str, Entry], changed: set[str], cwd: Path) -> list[Rere
         raw = read_entry(kind, str(Path(path)), entry.source_path, found)
         if raw is None or found.items or raw.slug != entry.slug:
             return None
-        reads.append((entry, raw, (info.st_mtime_ns, info.st_size)))
+        reads.append((entry, raw, kept_stamp(file_stamp(info), listed_at)))
     return reads
 
 

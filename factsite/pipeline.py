@@ -154,8 +154,12 @@ class Builder:
 
     def __init__(self, config_path: Path, *, output_dir: Path | None = None,
                  base_url: str | None = None, preview: bool = False, caches: Caches | None = None,
-                 persistent: bool = False, listings: dict[str, list[Listed]] | None = None):
+                 persistent: bool = False, listings: dict[str, list[Listed]] | None = None,
+                 verify: bool = False):
         self.config_path = config_path
+        # every content file is read, and a cached entry used only if it has the file's bytes
+        # (`check`, which must never vouch for content from a cache)
+        self.verify = verify
         # the content folders as a walk listed them just before (`uptodate.take_inputs`): the
         # first build reads from these instead of walking again
         self._listings = listings
@@ -438,7 +442,8 @@ class Builder:
         if config is None:
             raise BuildFailed(problems)
         with result.phase("read"):
-            raw = load_content(config.content_dir, problems, self.caches, changed, self._listings)
+            raw = load_content(config.content_dir, problems, self.caches, changed, self._listings,
+                               verify=self.verify)
             self._listings = None
         # made while the workers check quotations, when the parent mostly waits (at 10,000
         # claims it spent 0.45 s on one core after them): the drawing's set-up, and the plan
@@ -621,7 +626,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
         caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
-                      caches=caches, persistent=use_cache, listings=listings)
+                      caches=caches, persistent=use_cache, listings=listings, verify=not write)
     listings = None  # (the builder's, until it has read from them)
     writer = CacheWriter(cache_folder, cache_key, caches) if use_cache else None
     if writer is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,12 @@ class Stamp:
     bytes: int
 
 
-def _tree(folder: str, into: list[str], visited: set[str], listings: dict[str, list[Listed]]) -> None:
+def _tree(folder: str, into: list[str], visited: set[str], listings: dict[str, list[Listed]],
+          unsettled: list[str]) -> None:
     """Name, type, size, times and inode of everything under folder; linked files and
-    folders are followed (each real folder once, so a link loop ends)."""
+    folders are followed (each real folder once, so a link loop ends). Files changed too
+    recently for their stamps to tell a later change go on `unsettled`."""
+    listed_at = time.time_ns()
     try:
         with os.scandir(folder) as listing:
             items = sorted(listing, key=lambda item: item.name)
@@ -50,10 +54,12 @@ def _tree(folder: str, into: list[str], visited: set[str], listings: dict[str, l
     for item in items:
         try:
             info = item.stat()
-            listed.append(Listed.of(item, info))
+            listed.append(Listed.of(item, info, listed_at))
+            if listed[-1].kept is None:
+                unsettled.append(item.path)
         except OSError:
             info = item.stat(follow_symlinks=False)
-            listed.append(Listed.of(item, None))
+            listed.append(Listed.of(item, None, listed_at))
         # ctime too: a tool that restores mtimes (cp -p, rsync -t) cannot restore it
         into.append(f"{item.path}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0"
                     f"{info.st_ctime_ns}\0{info.st_ino}")
@@ -65,7 +71,7 @@ def _tree(folder: str, into: list[str], visited: set[str], listings: dict[str, l
             real = os.path.realpath(item.path)
             if real not in visited:
                 visited.add(real)
-                _tree(item.path, into, visited, listings)
+                _tree(item.path, into, visited, listings, unsettled)
 
 
 def take_inputs(config_path: Path, folders: list[Path], options: str
@@ -73,17 +79,24 @@ def take_inputs(config_path: Path, folders: list[Path], options: str
     """The config, the folders' trees and the options (code version included), digested;
     and each folder's listing as the walk took it, by absolute path. The content loader
     goes through those instead of listing and stat-ing every file again (at 10,000 claims
-    each walk was 0.11 s, on one core before any worker starts)."""
+    each walk was 0.11 s, on one core before any worker starts).
+
+    When a file changed too shortly before the walk for its stamp to tell a later change
+    (`loading.SETTLE_NS`), the digest is one no later walk gives: the next build is a full
+    one, which reads that file again."""
     lines = [options, os.getcwd()]
     try:
         lines.append(config_path.read_bytes().decode("utf-8", "replace"))
     except OSError:
         lines.append("no config")
     listings: dict[str, list[Listed]] = {}
+    unsettled: list[str] = []
     for folder in folders:
         lines.append(f"folder {folder}")
         top = os.path.abspath(folder)  # as the content loader names its folders
-        _tree(top, lines, {os.path.realpath(top)}, listings)
+        _tree(top, lines, {os.path.realpath(top)}, listings, unsettled)
+    if unsettled:
+        lines.append(f"unsettled {time.time_ns()} {os.getpid()} {unsettled[0]}")
     return digest("\n".join(lines).encode("utf-8", "surrogateescape")), listings
 
 

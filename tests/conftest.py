@@ -57,6 +57,16 @@ def chdir(path: Path):
         os.chdir(before)
 
 
+@pytest.fixture
+def settled_at_once(monkeypatch):
+    """File stamps trusted however recently a file changed (a test's files are all younger
+    than factsite.loading.SETTLE_NS, so no stamp would be kept and no build be found up to
+    date): for the tests of what a kept stamp does, in-process builds only."""
+    from factsite import loading
+
+    monkeypatch.setattr(loading, "SETTLE_NS", 0, raising=False)
+
+
 # --------------------------------------------------------------------------- staging
 
 _SNAPSHOT: dict[str, Path] = {}

@@ -199,7 +199,8 @@ def test_refuses_to_replace_the_project_or_its_content(site: SiteDir, tmp_path: 
 # --------------------------------------------------------------------------- incremental writes
 
 @pytest.mark.parametrize("touched", [False, True], ids=["nothing touched", "a file touched"])
-def test_unchanged_rebuild_keeps_every_file(site: SiteDir, tmp_path: Path, touched: bool):
+def test_unchanged_rebuild_keeps_every_file(site: SiteDir, tmp_path: Path, touched: bool,
+                                            settled_at_once):
     """Both ways to see that nothing changed keep every file: the up-to-date check, and
     (a file saved again with the same bytes) the full build finding equal bytes."""
     out = tmp_path / "out"
@@ -219,7 +220,8 @@ def test_unchanged_rebuild_keeps_every_file(site: SiteDir, tmp_path: Path, touch
         assert after[name] == before[name], f"{name} was rewritten although nothing changed"
 
 
-def test_up_to_date_check_repeats_warnings_and_notices_output_changes(site: SiteDir, tmp_path: Path):
+def test_up_to_date_check_repeats_warnings_and_notices_output_changes(site: SiteDir, tmp_path: Path,
+                                                                     settled_at_once):
     out = tmp_path / "out"
     (site.root / "content" / "notes.txt").write_text("reminders for the desk\n", encoding="utf-8")
     first = site.build(out)

@@ -1,0 +1,154 @@
+"""Nothing stale and nothing trusted that should not be (issue 23).
+
+- an edit is built however little it changes of a file's stamp: same size, same mtime
+  (`touch -r`, `rsync -t`, editors that keep times), two files swapped by rename, and on a
+  file system that keeps times to the second;
+- `check` never vouches for content from a cache without reading the file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from conftest import SiteDir, stage, stage_sample
+from factsite import loading
+
+MINIMAL_CLAIM = "content/claims/talks-resume-in-january.md"
+OTHER_CLAIM = "content/claims/agreement-not-implemented.md"
+SOURCE = "content/sources/example-daily-2022-12-22-talks.md"
+SPEAKER = "content/speakers/ana-markovic.md"
+EVENT = "content/events/press-conference-2022.md"
+
+
+def contents(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def same_length_edit(path: Path, old: str, new: str) -> None:
+    """Replace `old` by `new` (as long in bytes) and put the file's times back, as a tool
+    that keeps modification times does."""
+    assert len(old.encode()) == len(new.encode())
+    info = path.stat()
+    data = path.read_bytes()
+    assert old.encode() in data, f"{old!r} not in {path}"
+    path.write_bytes(data.replace(old.encode(), new.encode(), 1))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (info.st_size, info.st_mtime_ns)
+
+
+def swap(a: Path, b: Path) -> None:
+    """Exchange two files by renames (their times go with them)."""
+    spare = a.with_name(".swap")
+    os.rename(a, spare)
+    os.rename(b, a)
+    os.rename(spare, b)
+
+
+# every kind of field, each edited without changing the file's size or mtime
+SAME_STAMP_EDITS: dict[str, Callable[[SiteDir], None]] = {
+    "claim body": lambda s: same_length_edit(s.root / OTHER_CLAIM, "end of 2022.", "end of 2021."),
+    "claim verdict": lambda s: same_length_edit(s.root / OTHER_CLAIM, "verdict: accurate",
+                                                "verdict: opinion "),
+    "claim date": lambda s: same_length_edit(s.root / OTHER_CLAIM, "said: 2022-12-21", "said: 2022-12-20"),
+    "claim tag": lambda s: same_length_edit(s.root / OTHER_CLAIM, '"Agreements"', '"Agreement!"'),
+    "speaker role": lambda s: same_length_edit(s.root / SPEAKER, "Minister of Foreign", "Minister of Finance"),
+    "speaker bio": lambda s: same_length_edit(s.root / SPEAKER, "since 2020.", "since 2019."),
+    "event name": lambda s: same_length_edit(s.root / EVENT, "Brussels round", "Brussels talks"),
+    "source outlet": lambda s: same_length_edit(s.root / SOURCE, '"Example Daily"', '"Example Dairy"'),
+    "source text": lambda s: same_length_edit(s.root / SOURCE, "The next round", "The last round"),
+    "template": lambda s: same_length_edit(s.top / "templates" / "macros.html",
+                                           'class="card claim-card"', 'class="card claim-kard"'),
+    "config": lambda s: same_length_edit(s.config, "title: Minimal Fact Checks",
+                                         "title: Minimal Fact Chucks"),
+    "claims swapped by rename": lambda s: swap(s.root / OTHER_CLAIM, s.root / MINIMAL_CLAIM),
+}
+
+
+@pytest.fixture
+def minimal(tmp_path: Path) -> SiteDir:
+    return stage("sites", "minimal", tmp_path / "site")
+
+
+@pytest.mark.parametrize("change", sorted(SAME_STAMP_EDITS))
+def test_an_edit_that_keeps_size_and_mtime_is_built(minimal: SiteDir, tmp_path: Path, change: str,
+                                                     settled_at_once):
+    out = tmp_path / "out"
+    minimal.build(out)
+    SAME_STAMP_EDITS[change](minimal)
+    result = minimal.build(out)
+    assert not result.up_to_date, f"after the {change} edit the build said nothing changed"
+    minimal.build(tmp_path / "clean", use_cache=False)
+    incremental, clean = contents(out), contents(tmp_path / "clean")
+    assert sorted(incremental) == sorted(clean)
+    stale = [name for name in clean if incremental[name] != clean[name]]
+    assert stale == [], f"after the {change} edit these files differ from a clean build"
+    # and the build after that one has nothing left to do
+    assert minimal.build(out).up_to_date
+
+
+def _whole_seconds(info: os.stat_result) -> tuple[int, int, int, int]:
+    """A file system that keeps times to the second and has no other clock (FAT, some
+    network shares): ctime is no better than mtime."""
+    second = info.st_mtime_ns // 1_000_000_000 * 1_000_000_000
+    return (second, info.st_size, second, info.st_ino)
+
+
+def test_an_edit_within_the_second_of_the_last_build_is_built(minimal: SiteDir, tmp_path: Path,
+                                                             monkeypatch):
+    """On a file system with one-second times, a same-length fix saved within the second
+    the last build read the file in leaves its stamp as it was: the build must not have
+    trusted that stamp (it was taken less than loading.SETTLE_NS after the file changed)."""
+    monkeypatch.setattr(loading, "file_stamp", _whole_seconds, raising=False)
+    claim = minimal.root / OTHER_CLAIM
+    second = time.time_ns() // 1_000_000_000 * 1_000_000_000
+    os.utime(claim, ns=(second, second))  # saved just now
+    out = tmp_path / "out"
+    minimal.build(out)
+    same_length_edit(claim, "end of 2022.", "end of 2021.")
+    assert _whole_seconds(claim.stat()) == _whole_seconds(claim.stat())
+    minimal.build(out)
+    page = (out / "claims" / "agreement-not-implemented" / "index.html").read_text(encoding="utf-8")
+    assert "end of 2021." in page and "end of 2022." not in page
+
+
+def test_a_stamp_taken_long_after_the_last_change_is_kept():
+    """The other side of the rule: files that have not changed for a while are not read
+    again (a warm build reads nothing)."""
+    now = 10 * loading.SETTLE_NS
+    old = (now - 2 * loading.SETTLE_NS, 100, now - 2 * loading.SETTLE_NS, 7)
+    assert loading.kept_stamp(old, now) == old
+    assert loading.kept_stamp((old[0], 100, now - 1, 7), now) is None  # ctime too recent
+    assert loading.kept_stamp((now - 1, 100, old[2], 7), now) is None  # mtime too recent
+    assert loading.kept_stamp(loading.NO_STAT, now) is None
+
+
+def _check(site: SiteDir) -> tuple[int, str]:
+    run = site.cli("check")
+    return run.code, run.text
+
+
+def test_check_reads_every_file_it_vouches_for(tmp_path: Path, monkeypatch):
+    """The issue's reproduction: the sample built, one quote changed by a word of the same
+    length with the mtime put back; `check` must say what a fresh copy's check says. The
+    stamp is made blind to the edit, so that only reading the file can tell."""
+    monkeypatch.setattr(loading, "file_stamp", _whole_seconds, raising=False)
+    monkeypatch.setattr(loading, "SETTLE_NS", 0, raising=False)
+    site = stage_sample(tmp_path / "a")
+    assert site.cli("build").code == 0
+    assert _check(site)[0] == 0
+    same_length_edit(site.root / "content/claims/serbia-can-rely-on-russia.md",
+                     "they always can rely", "they rarely can rely")
+    code, text = _check(site)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(site.root, fresh, ignore=shutil.ignore_patterns(".cache", "output"))
+    fresh_code, fresh_text = _check(SiteDir(fresh, fresh))
+    assert fresh_code == 1 and "rarely" in fresh_text
+    assert (code, text) == (fresh_code, fresh_text)
