@@ -208,7 +208,7 @@ def test_unchanged_rebuild_keeps_every_file(site: SiteDir, tmp_path: Path, touch
     before = snapshot(out)
     if touched:
         claim = site.root / MINIMAL_CLAIM
-        os.utime(claim, ns=(claim.stat().st_atime_ns, claim.stat().st_mtime_ns + 10**9))
+        os.utime(claim, ns=(claim.stat().st_atime_ns, claim.stat().st_mtime_ns - 10**9))
     run = site.cli("build", "--config", "site_config.yaml", "--output", str(out))
     assert run.code == 0, run.text
     assert ("is up to date" in run.out) == (not touched), run.out
