@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import Location, Problems, display_path
 from .schema import CONFIG, check_record, reporter_for
-from .urls import base_path, slug_problem
+from .urls import base_path, slug_problem, web_address_problem
 from .yamlread import parse_yaml
 
 
@@ -98,6 +98,10 @@ def load_config(path: Path, problems: Problems, *, base_url: str | None = None,
                        "see the README's configuration table")
         return None
     before = len(problems.errors)
+    why = web_address_problem(base_url) if base_url is not None else None
+    if why:
+        problems.error(Location("--base-url"), why,
+                       "give the address the site will be published at, e.g. https://example.org/factcheck/")
     report = reporter_for(doc, lambda line, col, msg, hint: problems.error(
         Location(shown, line, col), msg, hint))
     values = check_record(doc.data, CONFIG, report)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import SiteConfig, Verdict
+from .urls import with_text_fragment
 
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
@@ -135,6 +136,11 @@ class Appearance:
     text_fragment: str = ""  # '#:~:text=...' for the link to the original
     diff: list[Segment] = field(default_factory=list)  # wording with differences marked
     context: list[Segment] = field(default_factory=list)  # the sentences around, quote marked
+
+    @property
+    def original_link(self) -> str:
+        """The original article's address, highlighting the quote where browsers can."""
+        return with_text_fragment(self.source.url_original, self.text_fragment)
 
 
 @dataclass(eq=False)

@@ -12,8 +12,8 @@ import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
+from .urls import web_address_problem
 from .yamlread import YamlDoc
 
 
@@ -200,9 +200,9 @@ def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) ->
             report(path, "this field is empty", "write a value or remove the field if it is optional")
             return None
         if kind == "url":
-            parts = urlsplit(text)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                report(path, f"{text!r} is not an http(s) address", "write the full address, https://…")
+            why = web_address_problem(text)
+            if why:
+                report(path, why, "write the page's public address as a browser shows it, https://…")
                 return None
         if kind == "language" and not _LANGUAGE.match(text):
             report(path, f"{text!r} is not a language code", "use a BCP 47 code such as en, sr-Latn or ru")

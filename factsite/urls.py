@@ -53,6 +53,36 @@ def slug_problem(slug: str) -> str | None:
     return None
 
 
+def web_address_problem(text: str) -> str | None:
+    """Why `text` is not a usable web address (http or https, a host, a valid port), or
+    None. The one check for every address a site is given: content fields, base_url,
+    --base-url."""
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # (raises for a port that is not a number from 0 to 65535)
+    except ValueError as exc:
+        return f"{text!r} is not a valid address ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{text!r} is not an http(s) address"
+    if not parts.hostname or port == 0:
+        return f"{text!r} has no host name"
+    if parts.username is not None or parts.password is not None:
+        return f"{text!r} holds a user name or password"
+    if any(ch.isspace() for ch in text):
+        return f"{text!r} has a space in it"
+    return None
+
+
+def with_text_fragment(url: str, directive: str) -> str:
+    """`url` with a text fragment directive (`#:~:text=…`) that highlights a passage. The
+    directive goes after the address's own fragment (`#section:~:text=…`, as the URL
+    Fragment Text Directives spec has it), and replaces a directive already there."""
+    if not directive:
+        return url
+    base, _hash, fragment = url.partition("#")
+    return f"{base}#{fragment.split(':~:', 1)[0]}{directive.removeprefix('#')}"
+
+
 def base_path(base_url: str) -> str:
     """The path part of base_url, always with a trailing slash: '/factcheck/'."""
     path = urlsplit(base_url).path or "/"

@@ -152,3 +152,69 @@ def test_check_reads_every_file_it_vouches_for(tmp_path: Path, monkeypatch):
     fresh_code, fresh_text = _check(SiteDir(fresh, fresh))
     assert fresh_code == 1 and "rarely" in fresh_text
     assert (code, text) == (fresh_code, fresh_text)
+
+
+# --------------------------------------------------------------------------- addresses
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if needle in line)
+
+
+BAD_ADDRESSES = ["http://[::1", "http://example.org:99999/", "javascript:alert(1)", "//evil.example/",
+                 "ftp://example.org/", "https://user:secret@example.org/", "https:///path-only"]
+
+
+@pytest.mark.parametrize("address", BAD_ADDRESSES)
+@pytest.mark.parametrize("where", ["source url", "source archive_url", "config base_url"])
+def test_a_bad_address_is_a_located_error(minimal: SiteDir, where: str, address: str):
+    if where == "config base_url":
+        path, old, new = minimal.config, "base_url: https://example.org/", f'base_url: "{address}"'
+    elif where == "source url":
+        path, old, new = (minimal.root / SOURCE, 'url: "https://example.com/news/2022/12/22/talks-resume"',
+                          f'url: "{address}"')
+    else:
+        path, old, new = minimal.root / SOURCE, 'language: "en"', f'language: "en"\narchive_url: "{address}"'
+    _replace(path, old, new)
+    run = minimal.cli("check")
+    assert run.code == 1 and "Traceback" not in run.text
+    shown = path.relative_to(minimal.root).as_posix()
+    line = _line_of(path, address)
+    assert f"{shown}:{line}" in run.text, run.text
+    assert repr(address) in run.text
+
+
+@pytest.mark.parametrize("address", BAD_ADDRESSES)
+def test_a_bad_base_url_option_is_refused(minimal: SiteDir, tmp_path: Path, address: str):
+    run = minimal.run("--base-url", address, "--output", str(tmp_path / "out"))
+    assert run.code == 1 and "Traceback" not in run.text, run.text
+    assert "--base-url" in run.err and repr(address) in run.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_good_base_url_option_is_taken(minimal: SiteDir, tmp_path: Path):
+    run = minimal.cli("--base-url", "https://example.net/checks", "--output", str(tmp_path / "out"))
+    assert run.code == 0, run.text
+    assert 'href="https://example.net/checks/"' in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("url, link", [
+    ("https://example.com/news/talks", "https://example.com/news/talks#:~:text="),
+    ("https://example.com/news/talks#section-2", "https://example.com/news/talks#section-2:~:text="),
+    ("https://example.com/news/talks#:~:text=old", "https://example.com/news/talks#:~:text="),
+])
+def test_the_quote_is_highlighted_after_the_sources_own_fragment(minimal: SiteDir, tmp_path: Path,
+                                                                url: str, link: str):
+    _replace(minimal.root / SOURCE, "https://example.com/news/2022/12/22/talks-resume", url)
+    assert minimal.cli("--output", str(tmp_path / "out")).code == 0
+    page = (tmp_path / "out" / "claims" / "agreement-not-implemented" / "index.html").read_text(encoding="utf-8")
+    from bs4 import BeautifulSoup
+
+    hrefs = [a["href"] for a in BeautifulSoup(page, "html.parser").select("p.links a[rel~=external]")]
+    assert hrefs == [link + "The%20agreement%20from%202013,still%20not%20been%20implemented"]
