@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .parallel import in_thread
+from .sealed import SealedWriter, Unsealed, open_regular, read_sealed
 
 CACHE_VERSION = 6
 CHUNK = 2000  # table entries per pickle
@@ -133,38 +134,52 @@ def cache_dir_for(config_path: Path) -> Path:
     return config_path.parent / ".cache"
 
 
-def load_caches(folder: Path, key: str) -> Caches:
-    """The caches saved by the last build with the same key (generator version, options).
+CACHE_FILE = "build.cache"
 
-    The file is a run of pickles: (version, key), then records until ("end",): a whole
-    value ("value", name, value), entries of a table ("items", name, [(key, value)]), or
-    ("updates",) followed by a pickle of workers' results, [(index, update)], each taken
-    as `Caches.take` takes it."""
+
+def _header(key: str) -> bytes:
+    return f"factsite build cache {CACHE_VERSION}\0{key}".encode("utf-8", "surrogateescape")
+
+
+def load_caches(folder: Path, key: str, seal: bytes | None) -> tuple[Caches, str | None]:
+    """The caches saved by the last build with the same key (generator version, options),
+    and why the file was refused if it was (damaged, or not sealed by this user's `seal`:
+    see sealed.py); an empty cache when there is none or it was made for other options.
+
+    The file is a run of sealed records (see sealed.py): the header, then records until
+    b"e": b"v" and a pickle of a whole value (name, value), b"i" and a pickle of a table's
+    entries (name, [(key, value)]), or b"u" and a pickle of workers' results, [(index,
+    update)], each taken as `Caches.take` takes it. Nothing is unpickled before its seal
+    is checked."""
+    handle = open_regular(folder / CACHE_FILE) if seal is not None else None
+    if handle is None or seal is None:
+        return Caches(), None
     try:
-        with open(folder / "build.pickle", "rb") as handle:
-            version, saved_key = pickle.load(handle)
-            if version != CACHE_VERSION or saved_key != key:
-                return Caches()
+        with handle:
+            records = read_sealed(handle, seal)
+            if next(records, None) != _header(key):
+                return Caches(), None  # another version's or other options' cache
             caches = Caches()
-            while True:
-                record = pickle.load(handle)
-                if record[0] == "end":
-                    return caches
-                if record[0] in ("value", "items") and record[1] not in SAVED:
-                    return Caches()
-                if record[0] == "value":
-                    setattr(caches, record[1], record[2])
-                elif record[0] == "items":
-                    getattr(caches, record[1]).update(record[2])
-                elif record[0] == "updates":
-                    for _index, update in pickle.load(handle):
+            for record in records:
+                kind, data = record[:1], memoryview(record)[1:]
+                if kind == b"e":
+                    return caches, None
+                if kind == b"u":
+                    for _index, update in pickle.loads(data):
                         caches.take(update)
+                    continue
+                name, value = pickle.loads(data)
+                if kind == b"v" and name in SAVED:
+                    setattr(caches, name, value)
+                elif kind == b"i" and name in SAVED:
+                    getattr(caches, name).update(value)
                 else:
-                    return Caches()
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            ImportError, IndexError):
-        pass
-    return Caches()
+                    raise Unsealed(f"an unknown record {kind!r}")
+            raise Unsealed("cut short")
+    except Unsealed as refused:
+        return Caches(), str(refused)
+    except OSError as exc:
+        return Caches(), f"it cannot be read ({exc.strerror or exc})"
 
 
 class CacheWriter:
@@ -179,24 +194,27 @@ class CacheWriter:
     render: entries kept from the last build, which an edit's build did not compute again.
     Nothing changes those tables once the checks are done."""
 
-    def __init__(self, folder: Path, key: str, caches: Caches):
-        self.folder, self.key, self.caches = folder, key, caches
-        self.tmp = folder / f"build.pickle.{os.getpid()}.{id(self):x}.tmp"
+    def __init__(self, folder: Path, key: str, caches: Caches, seal: bytes):
+        self.folder, self.key, self.caches, self.seal = folder, key, caches, seal
+        self.tmp = folder / f"{CACHE_FILE}.{os.getpid()}.{id(self):x}.tmp"
         self._handle: Any = None
+        self._sealed: SealedWriter | None = None
         self._written: list[str] = []
         self._early: Future | None = None  # the early tables being written
         self._started = False  # `start_early` was called
         self._failed: OSError | None = None  # a stream that could not be written
 
-    def _dump(self, value: Any) -> None:
-        pickle.dump(value, self._handle, protocol=pickle.HIGHEST_PROTOCOL)
+    def _dump(self, kind: bytes, value: Any) -> None:
+        assert self._sealed is not None
+        self._sealed.write(kind + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _open(self) -> None:
         if self._handle is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             _remove_orphans(self.folder)
             self._handle = open(self.tmp, "wb")
-            self._dump((CACHE_VERSION, self.key))
+            self._sealed = SealedWriter(self._handle, self.seal)
+            self._sealed.write(_header(self.key))
 
     def stream(self, data: bytes) -> None:
         """Workers' results as they arrive (a pickle of [(index, update)], see `Caches.take`).
@@ -205,8 +223,8 @@ class CacheWriter:
             return
         try:
             self._open()
-            self._dump(("updates",))
-            self._handle.write(data)
+            assert self._sealed is not None
+            self._sealed.write(b"u" + data)
         except OSError as exc:
             self._failed = exc
 
@@ -218,12 +236,12 @@ class CacheWriter:
         for name in names:
             value = getattr(self.caches, name)
             if not isinstance(value, dict):
-                self._dump(("value", name, value))
+                self._dump(b"v", (name, value))
             else:
                 items = [item for item in value.items() if (name, item[0]) not in streamed] \
                     if streamed else list(value.items())
                 for start in range(0, len(items), CHUNK):
-                    self._dump(("items", name, items[start:start + CHUNK]))
+                    self._dump(b"i", (name, items[start:start + CHUNK]))
             self._written.append(name)
 
     def start_early(self) -> None:
@@ -247,9 +265,10 @@ class CacheWriter:
                 raise self._failed
             self._join()
             self._write(tuple(name for name in SAVED if name not in self._written))
-            self._dump(("end",))
+            assert self._sealed is not None
+            self._sealed.write(b"e")
             self._handle.close()
-            os.replace(self.tmp, self.folder / "build.pickle")
+            os.replace(self.tmp, self.folder / CACHE_FILE)
         finally:
             self.abort()
 
@@ -269,9 +288,11 @@ def _remove_orphans(folder: Path) -> None:
     cold build's file is open from its checks to its end, and holds ~95 MB at 10,000
     claims). A file of a running build, another one's or this one's, is left alone. (POSIX
     only: on Windows `os.kill(pid, 0)` would end the process.)"""
+    for legacy in ("build.pickle", "uptodate.pickle"):  # unsealed files of factsite before 0.2
+        (folder / legacy).unlink(missing_ok=True)
     if os.name != "posix":
         return
-    for path in folder.glob("build.pickle.*.tmp"):
+    for path in folder.glob(f"{CACHE_FILE}.*.tmp"):
         try:
             os.kill(int(path.name.split(".")[2]), 0)
         except ProcessLookupError:
@@ -280,6 +301,7 @@ def _remove_orphans(folder: Path) -> None:
             continue  # not a name this code gives, or a process of another user: alive
 
 
-def save_caches(folder: Path, key: str, caches: Caches, writer: CacheWriter | None = None) -> None:
+def save_caches(folder: Path, key: str, caches: Caches, seal: bytes,
+                writer: CacheWriter | None = None) -> None:
     """Save the caches, finishing `writer` if the build started one."""
-    (writer if writer is not None else CacheWriter(folder, key, caches)).finish()
+    (writer if writer is not None else CacheWriter(folder, key, caches, seal)).finish()

@@ -25,7 +25,8 @@ from typing import Any, Callable, Iterator, NamedTuple
 import jinja2
 
 from . import __version__
-from .cache import CacheWriter, Caches, cache_dir_for, code_version, digest, load_caches, save_caches
+from .cache import (CACHE_FILE, CacheWriter, Caches, cache_dir_for, code_version, digest, load_caches,
+                    save_caches)
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Location, Problems, display_path
 from .loading import Listed, load_content
@@ -37,6 +38,7 @@ from .parallel import MIN_ITEMS, Hooks, in_thread, map_items
 from .pages import Group, SiteMap, all_pages, own_page, plan_groups, replan
 from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path, reread
 from .render import PageSpec, Renderer, compile_templates, make_environment
+from .sealed import SealedBytecodeCache, try_user_key
 from .structured import SearchIndex
 from .urls import page_file
 from .uptodate import Stamp, beside, is_current, load_stamp, save_stamp, take_inputs
@@ -131,6 +133,10 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+_REFUSED = "ignored what the build cache holds here: damaged, or not written by your builds"
+_REFUSED_HINT = ("nothing to fix: the build did without it and wrote a new one "
+                 "(files in .cache/ are only trusted when sealed by your own key; see factsite/sealed.py)")
+
 # the context keys of the pages that show an entry's Markdown body (its own page)
 _BODIES = ("claim", "speaker", "event", "page")
 
@@ -155,8 +161,11 @@ class Builder:
     def __init__(self, config_path: Path, *, output_dir: Path | None = None,
                  base_url: str | None = None, preview: bool = False, caches: Caches | None = None,
                  persistent: bool = False, listings: dict[str, list[Listed]] | None = None,
-                 verify: bool = False):
+                 verify: bool = False, seal: bytes | None = None):
         self.config_path = config_path
+        # this user's key for what the build keeps in .cache/ (sealed.py); None: nothing kept
+        self.seal = seal
+        self.refused: list[Path] = []  # files in .cache/ not sealed right, passed over
         # every content file is read, and a cached entry used only if it has the file's bytes
         # (`check`, which must never vouch for content from a cache)
         self.verify = verify
@@ -220,11 +229,12 @@ class Builder:
             env = make_environment(config, hashes)
             cache = cache_dir_for(self.config_path) / "jinja"
             try:
-                cache.mkdir(parents=True, exist_ok=True)
-                # compiled code depends on factsite's own compiler (render._CodeGenerator)
-                # as well as on the template: other code's files are not picked up
-                env.bytecode_cache = jinja2.FileSystemBytecodeCache(
-                    str(cache), f"__factsite_{code_version()[:12]}_%s.cache")
+                if self.seal is not None:
+                    cache.mkdir(parents=True, exist_ok=True)
+                    # compiled code depends on factsite's own compiler (render._CodeGenerator)
+                    # as well as on the template: other code's files are not picked up
+                    env.bytecode_cache = SealedBytecodeCache(
+                        cache, f"__factsite_{code_version()[:12]}_%s.cache", self.seal)
             except OSError:
                 pass  # no cache folder (read-only project): templates compile each run
             self._env = (key, env)
@@ -461,6 +471,9 @@ class Builder:
             raise BuildFailed(problems)
 
         static, hashes, templates, config_bytes, env = ahead[0].setup if ahead else self._setup(config)
+        if isinstance(env.bytecode_cache, SealedBytecodeCache):
+            self.refused.extend(env.bytecode_cache.refused)
+            env.bytecode_cache.refused.clear()
         renderer = Renderer(env, site, problems)
         # what every page depends on, digested once: in each page's fingerprint the config
         # file's text was repr'd again, two thirds of a 10,000-claim plan (0.6 of 0.9 s)
@@ -608,12 +621,19 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     started = time.perf_counter()
     cache_folder = cache_dir_for(config_path)
     cache_key = repr((code_version(), preview, base_url, str(output_dir)))
+    notes = Problems()  # about the cache, given with the build's own problems
+    seal, no_seal = try_user_key() if use_cache else (None, None)
+    if no_seal is not None:
+        notes.warning(Location(display_path(cache_folder, Path.cwd())),
+                      f"the build cache is off: {no_seal}",
+                      "builds work without it, only slower; set XDG_CACHE_HOME to a folder "
+                      "you can write to for its key")
     inputs, listings = None, None
-    if use_cache and write:
+    if seal is not None and write:
         config = load_config(config_path, Problems(), base_url=base_url, output_dir=output_dir)
         if config is not None:  # else the full build reports why
             inputs, listings = take_inputs(config_path, [config.content_dir, config.templates_dir], cache_key)
-            stamp = load_stamp(cache_folder)
+            stamp = load_stamp(cache_folder, seal)
             if is_current(stamp, inputs, config.output_dir):
                 assert stamp is not None
                 seconds = time.perf_counter() - started
@@ -622,13 +642,19 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                                    seconds=seconds, timings={"up-to-date check": seconds},
                                    up_to_date=True)
     loaded = time.perf_counter()
-    with collector_paused():  # unpickling the caches allocates as much as a build
-        caches = load_caches(cache_folder, cache_key) if use_cache else Caches()
+    caches, refused = Caches(), None
+    if seal is not None:
+        with collector_paused():  # unpickling the caches allocates as much as a build
+            caches, refused = load_caches(cache_folder, cache_key, seal)
+    if refused is not None:
+        notes.warning(Location(display_path(cache_folder / CACHE_FILE, Path.cwd())),
+                      f"{_REFUSED} ({refused})", _REFUSED_HINT)
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
-                      caches=caches, persistent=use_cache, listings=listings, verify=not write)
+                      caches=caches, persistent=use_cache, listings=listings, verify=not write,
+                      seal=seal)
     listings = None  # (the builder's, until it has read from them)
-    writer = CacheWriter(cache_folder, cache_key, caches) if use_cache else None
+    writer = CacheWriter(cache_folder, cache_key, caches, seal) if seal is not None else None
     if writer is not None:
         caches.sink = writer.stream
         builder.while_rendering = writer.start_early
@@ -636,15 +662,19 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     try:
         try:
             result = _build_and_commit(builder, config_path, write, cache_folder, inputs, finishing)
-        except BaseException:
+        except BaseException as failed:
             if writer is not None:
                 writer.abort()  # a failed build saves no caches
+            if isinstance(failed, BuildFailed):
+                failed.problems.items[:0] = _cache_notes(notes, builder.refused).items
             raise
         result.timings["cache load"] = loaded
+        # (after the up-to-date stamp is saved: a later build does not repeat them)
+        result.problems.items[:0] = _cache_notes(notes, builder.refused).items
         if writer is not None and caches.dirty:  # a build that read and rendered nothing has nothing to save
             try:
                 with collector_paused(), result.phase("cache save"):
-                    save_caches(cache_folder, cache_key, caches, writer)
+                    save_caches(cache_folder, cache_key, caches, writer.seal, writer)
             except OSError:
                 pass  # a read-only project still builds; the next build is just slower
         elif writer is not None:
@@ -660,6 +690,15 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                                 "to the output by hand; the next build tries again")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _cache_notes(notes: Problems, templates: list[Path]) -> Problems:
+    """`notes`, and a warning for the compiled templates passed over if there were any."""
+    if templates:
+        where = display_path(templates[0].parent, Path.cwd())
+        notes.warning(Location(where), f"{_REFUSED} ({len(templates)} compiled templates, "
+                      f"{display_path(templates[0], Path.cwd())} the first)", _REFUSED_HINT)
+    return notes
 
 
 def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_folder: Path,
@@ -709,7 +748,9 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
                 raise BuildFailed(result.problems) from None
             # still holding the output folder's lock, so no other build's files get stamped
             stamps = opened[0].stamps
-            if inputs is not None and stamps is not None and result.stats is not None:
+            if inputs is not None and stamps is not None and result.stats is not None \
+                    and builder.seal is not None:
                 save_stamp(cache_folder, Stamp(inputs, stamps, list(result.problems.items),
-                                               result.pages, len(opened[0].new), result.stats.bytes))
+                                               result.pages, len(opened[0].new), result.stats.bytes),
+                           builder.seal)
     return result

@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from .config import load_config
 from .errors import BuildFailed, Location, Problems
 from .pipeline import Builder, BuildResult, collector_paused
+from .sealed import try_user_key
 
 CLIENT_PATH = "/__factsite/client.js"
 EVENTS_PATH = "/__factsite/events"
@@ -227,7 +228,8 @@ class Preview:
 
     def __init__(self, config_path: Path, base_url: str, log=print):
         self.config_path = config_path
-        self.builder = Builder(config_path, base_url=base_url, preview=True)
+        # (this user's key: the compiled templates it keeps in .cache/ are sealed with it)
+        self.builder = Builder(config_path, base_url=base_url, preview=True, seal=try_user_key()[0])
         self.state = PreviewState()
         self.log = log
         self._building = threading.Lock()  # the watcher and start-up never build at once

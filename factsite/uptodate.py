@@ -23,8 +23,9 @@ from typing import Any
 
 from .cache import digest
 from .loading import Listed
+from .sealed import Unsealed, read_sealed_file, write_sealed_file
 
-STAMP_FILE = "uptodate.pickle"
+STAMP_FILE = "uptodate.stamp"
 VERSION = 1
 
 
@@ -116,24 +117,27 @@ def output_stamps(out_dir: Path, files: list[str]) -> dict[str, tuple[int, int, 
     return stamps
 
 
-def load_stamp(cache_dir: Path) -> Stamp | None:
+def load_stamp(cache_dir: Path, seal: bytes | None) -> Stamp | None:
+    """The last build's stamp if this user's builds sealed it (see sealed.py), else None:
+    a stamp vouches for the whole output, and one from elsewhere or damaged must not."""
+    if seal is None:
+        return None
     try:
-        with open(cache_dir / STAMP_FILE, "rb") as handle:
-            version, stamp = pickle.load(handle)
+        records = read_sealed_file(cache_dir / STAMP_FILE, seal)
+        if records is None or len(records) != 1:
+            return None
+        version, stamp = pickle.loads(records[0])
         return stamp if version == VERSION and isinstance(stamp, Stamp) else None
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            ImportError):
+    except (OSError, Unsealed, pickle.UnpicklingError, EOFError, ValueError, TypeError):
         return None
 
 
-def save_stamp(cache_dir: Path, stamp: Stamp) -> None:
+def save_stamp(cache_dir: Path, stamp: Stamp, seal: bytes) -> None:
     """Written aside and renamed, like the caches; a failure only costs the next build time."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache_dir / f"{STAMP_FILE}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
-            pickle.dump((VERSION, stamp), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache_dir / STAMP_FILE)
+        write_sealed_file(cache_dir / STAMP_FILE,
+                          [pickle.dumps((VERSION, stamp), protocol=pickle.HIGHEST_PROTOCOL)], seal)
     except OSError:
         pass
 

@@ -1104,13 +1104,9 @@ def test_pages_drawn_by_worker_processes_are_those_drawn_in_one(parallel_sample:
 def _saved_tables(site: SiteDir) -> dict[str, str]:
     """The saved caches' tables, each as the sorted reprs of its entries (the order in which
     a table's entries were written differs: streamed from workers, or at the end)."""
-    import pickle
+    from factsite.cache import SAVED
 
-    from factsite.cache import SAVED, cache_dir_for, load_caches
-
-    with open(cache_dir_for(site.config) / "build.pickle", "rb") as handle:
-        _version, key = pickle.load(handle)
-    caches = load_caches(cache_dir_for(site.config), key)
+    caches = _loaded_caches(site)
 
     def shown(value: object) -> str:
         return repr(sorted((repr(k), repr(v)) for k, v in value.items()) if isinstance(value, dict) else value)
@@ -1162,13 +1158,15 @@ def test_render_workers_compile_no_template(parallel_sample: SiteDir, tmp_path: 
 
 
 def _loaded_caches(site: SiteDir) -> Any:
-    import pickle
+    """The caches the site's last build saved (with the options it was built with)."""
+    from factsite.cache import CACHE_FILE, cache_dir_for, load_caches
+    from factsite.sealed import read_sealed_file, user_key
 
-    from factsite.cache import cache_dir_for, load_caches
-
-    with open(cache_dir_for(site.config) / "build.pickle", "rb") as handle:
-        _version, key = pickle.load(handle)
-    return load_caches(cache_dir_for(site.config), key)
+    folder = cache_dir_for(site.config)
+    header = read_sealed_file(folder / CACHE_FILE, user_key())[0]
+    caches, refused = load_caches(folder, header.split(b"\0", 1)[1].decode(), user_key())
+    assert refused is None
+    return caches
 
 
 def test_the_cache_keeps_only_what_the_last_build_used(site: SiteDir, tmp_path: Path):
@@ -1208,9 +1206,9 @@ def test_the_saved_cache_holds_what_the_build_kept(parallel_sample: SiteDir, tmp
     kept = []
     real = factsite.pipeline.save_caches
 
-    def save(folder, key, caches, writer=None):
+    def save(folder, key, caches, seal, writer=None):
         kept.append(caches)
-        real(folder, key, caches, writer)
+        real(folder, key, caches, seal, writer)
 
     monkeypatch.setattr(factsite.pipeline, "save_caches", save)
     parallel_sample.build(tmp_path / "out")
@@ -1229,33 +1227,34 @@ def test_a_cache_whose_streamed_results_could_not_be_written_is_not_saved(parall
     """A disk that fills up while the workers' results stream in: the build goes on, and no
     cache missing those results is saved; the next build reads everything again."""
     from factsite.cache import CacheWriter, cache_dir_for
+    from factsite.sealed import SealedWriter
 
-    real, real_stream = CacheWriter._dump, CacheWriter.stream
+    real, real_stream = SealedWriter.write, CacheWriter.stream
     dumped, streams = [], []
 
-    def dump(writer: CacheWriter, value) -> None:
-        if value == ("updates",):
-            dumped.append(value)
+    def write(writer: SealedWriter, data: bytes) -> None:
+        if data[:1] == b"u":  # workers' results
+            dumped.append(data)
             if len(dumped) == 1:
                 raise OSError(28, "No space left on device")
-        real(writer, value)
+        real(writer, data)
 
     def stream(writer: CacheWriter, data: bytes) -> None:
         streams.append(len(data))
         real_stream(writer, data)
 
-    monkeypatch.setattr(CacheWriter, "_dump", dump)
+    monkeypatch.setattr(SealedWriter, "write", write)
     monkeypatch.setattr(CacheWriter, "stream", stream)
     pages = parallel_sample.build(tmp_path / "out").pages
     assert len(dumped) == 1 and len(streams) == 2  # the checks' results came after the failure
     folder = cache_dir_for(parallel_sample.config)
-    assert not (folder / "build.pickle").exists()
+    assert not (folder / "build.cache").exists()
     assert list(folder.glob("*.tmp")) == []
-    monkeypatch.setattr(CacheWriter, "_dump", real)
+    monkeypatch.setattr(SealedWriter, "write", real)
     claim = next((parallel_sample.content / "claims").glob("*.md"))
     claim.write_text(claim.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     rendered = parallel_sample.build(tmp_path / "out").rendered
-    assert (folder / "build.pickle").is_file()
+    assert (folder / "build.cache").is_file()
     assert rendered == pages  # nothing was taken from a cache
     claim.write_text(claim.read_text(encoding="utf-8") + "\nAnd one more.\n", encoding="utf-8")
     rendered = parallel_sample.build(tmp_path / "out").rendered
@@ -1267,19 +1266,19 @@ def test_a_build_failing_while_the_cache_is_written_keeps_the_last_cache(paralle
     from factsite.cache import cache_dir_for
 
     parallel_sample.build(tmp_path / "out")
-    saved = (cache_dir_for(parallel_sample.config) / "build.pickle").read_bytes()
+    saved = (cache_dir_for(parallel_sample.config) / "build.cache").read_bytes()
     claim = (parallel_sample.root / "templates" / "claim.html")
     claim.write_text(claim.read_text(encoding="utf-8").replace("{{ claim.quote }}", "{{ claim.nope }}", 1),
                      encoding="utf-8")  # every claim page fails as it is drawn
     with pytest.raises(BuildFailed):
         parallel_sample.build(tmp_path / "out")
-    assert (cache_dir_for(parallel_sample.config) / "build.pickle").read_bytes() == saved
+    assert (cache_dir_for(parallel_sample.config) / "build.cache").read_bytes() == saved
     assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
 
 
 @pytest.mark.skipif(os.name != "posix", reason="process liveness is checked with POSIX signals")
 def test_a_killed_builds_temporary_cache_file_is_removed_by_the_next_save(tmp_path: Path):
-    """A build killed while writing its cache leaves `build.pickle.<pid>.<n>.tmp` (open from
+    """A build killed while writing its cache leaves `build.cache.<pid>.<n>.tmp` (open from
     the checks to the end of a cold build); the next build to save removes it, and leaves
     the file of a build still running."""
     from factsite.cache import cache_dir_for
@@ -1289,11 +1288,11 @@ def test_a_killed_builds_temporary_cache_file_is_removed_by_the_next_save(tmp_pa
     folder.mkdir(parents=True)
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()  # its pid now names no process
-    orphan = folder / f"build.pickle.{finished.pid}.1f.tmp"
-    running = folder / f"build.pickle.{os.getpid()}.2f.tmp"
+    orphan = folder / f"build.cache.{finished.pid}.1f.tmp"
+    running = folder / f"build.cache.{os.getpid()}.2f.tmp"
     orphan.write_bytes(b"x" * 1000)
     running.write_bytes(b"y")
     site.build(tmp_path / "out")
     assert not orphan.exists()
     assert running.read_bytes() == b"y"
-    assert (folder / "build.pickle").is_file()
+    assert (folder / "build.cache").is_file()

@@ -218,3 +218,176 @@ def test_the_quote_is_highlighted_after_the_sources_own_fragment(minimal: SiteDi
 
     hrefs = [a["href"] for a in BeautifulSoup(page, "html.parser").select("p.links a[rel~=external]")]
     assert hrefs == [link + "The%20agreement%20from%202013,still%20not%20been%20implemented"]
+
+
+# --------------------------------------------------------------------------- the cache
+
+def _cache_files(site: SiteDir) -> dict[str, Path]:
+    folder = site.root / ".cache"
+    jinja = sorted((folder / "jinja").iterdir())
+    assert jinja, "the build kept no compiled template"
+    return {"build.cache": folder / "build.cache", "uptodate.stamp": folder / "uptodate.stamp",
+            "jinja": jinja[0]}
+
+
+@pytest.fixture
+def built(minimal: SiteDir, tmp_path: Path, settled_at_once):
+    """The minimal site built twice (every cache file written), with a clean build to
+    compare with."""
+    out = tmp_path / "out"
+    minimal.build(out)
+    minimal.build(tmp_path / "clean", use_cache=False)
+    return minimal, out, contents(tmp_path / "clean")
+
+
+def _built_output(site: SiteDir, out: Path) -> tuple[dict[str, bytes], list[str]]:
+    result = site.build(out)
+    return contents(out), [p.format() for p in result.problems.items]
+
+
+@pytest.mark.parametrize("name", ["build.cache", "uptodate.stamp", "jinja"])
+def test_a_flipped_bit_in_a_cache_file_never_reaches_the_output(built, tmp_path: Path, name: str):
+    """50 single-bit flips (a seeded sample) in each file the build keeps: every build
+    gives the clean build's output, and a refused file is named in a warning."""
+    import random
+
+    site, out, clean = built
+    target = _cache_files(site)[name]
+    pristine = target.read_bytes()
+    saved = {p: p.read_bytes() for p in _cache_files(site).values()}
+    rng = random.Random(23)
+    for flip in range(50):
+        for path, data in saved.items():
+            path.write_bytes(data)
+        damaged = bytearray(pristine)
+        bit = rng.randrange(len(damaged) * 8)
+        damaged[bit // 8] ^= 1 << (bit % 8)
+        target.write_bytes(bytes(damaged))
+        if name != "uptodate.stamp":  # (else the output is found up to date, the rest unread)
+            _cache_files(site)["uptodate.stamp"].unlink()
+        got, problems = _built_output(site, out)
+        assert got == clean, f"flip {flip} (bit {bit}) of {name} changed the output"
+        if name != "uptodate.stamp":
+            assert any("ignored what the build cache holds here" in p for p in problems), (flip, bit, problems)
+        assert not any(p.startswith("error") for p in problems)
+
+
+MARKER_CODE = "open({marker!r}, 'w').write('ran')"
+
+
+def _payload_pickle(marker: Path) -> bytes:
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (exec, (MARKER_CODE.format(marker=str(marker)),))
+    return pickle.dumps(Payload())
+
+
+def _payload_bytecode(genuine: bytes, marker: Path) -> bytes:
+    """Jinja's own bytecode format (magic, source checksum, marshalled code) with code that
+    writes `marker` when the template is loaded."""
+    import io
+    import marshal
+    import pickle
+
+    import jinja2.bccache
+
+    assert genuine.startswith(jinja2.bccache.bc_magic)
+    stream = io.BytesIO(genuine[len(jinja2.bccache.bc_magic):])
+    pickle.load(stream)  # the checksum
+    head = len(genuine) - len(stream.read())
+    return genuine[:head] + marshal.dumps(compile(MARKER_CODE.format(marker=str(marker)), "x", "exec"))
+
+
+def test_code_planted_in_the_cache_does_not_run(built, tmp_path: Path):
+    """A crafted pickle in every cache file (and in the names older versions read), and
+    crafted compiled code for a template, sealed or not, with another key: `check` and
+    `build` run none of it and build what a clean build builds."""
+    from factsite.sealed import read_sealed_file, user_key, write_sealed_file
+
+    site, out, clean = built
+    marker = tmp_path / "ran"
+    files = _cache_files(site)
+    record = read_sealed_file(files["jinja"], user_key())[0]
+    bucket, genuine = record.split(b"\0", 1)
+    jinja_attack = _payload_bytecode(genuine, marker)
+    def plant(attempt: str) -> None:
+        for name in ("build.cache", "uptodate.stamp", "build.pickle", "uptodate.pickle"):
+            path = site.root / ".cache" / name
+            if attempt == "plain":
+                path.write_bytes(_payload_pickle(marker))
+            else:
+                write_sealed_file(path, [b"u" + _payload_pickle(marker)], b"k" * 32)
+        for path in (site.root / ".cache" / "jinja").iterdir():
+            if attempt == "plain":
+                path.write_bytes(jinja_attack)
+            else:
+                write_sealed_file(path, [bucket + b"\0" + jinja_attack], b"k" * 32)
+
+    for attempt in ("plain", "sealed by another key"):
+        plant(attempt)
+        run = site.cli("check")
+        assert run.code == 0 and "ignored what the build cache holds here" in run.text, run.text
+        plant(attempt)
+        got, problems = _built_output(site, out)
+        assert not marker.exists(), f"code planted in the cache ran ({attempt})"
+        assert got == clean
+        assert any("build.cache" in p and "ignored what the build cache holds here" in p for p in problems)
+        assert any("jinja" in p and "ignored what the build cache holds here" in p for p in problems)
+
+
+def test_planted_bytecode_would_run_without_the_seal(tmp_path: Path):
+    """The payload of the test above is real: Jinja's own file cache runs it."""
+    import jinja2
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "page.html").write_text("<p>{{ 1 + 1 }}</p>")
+    (tmp_path / "compiled").mkdir()
+
+    def environment() -> jinja2.Environment:
+        return jinja2.Environment(loader=jinja2.FileSystemLoader(str(tmp_path / "templates")),
+                                  bytecode_cache=jinja2.FileSystemBytecodeCache(str(tmp_path / "compiled")))
+
+    assert environment().get_template("page.html").render() == "<p>2</p>"
+    [compiled] = (tmp_path / "compiled").iterdir()
+    marker = tmp_path / "ran"
+    compiled.write_bytes(_payload_bytecode(compiled.read_bytes(), marker))
+    try:
+        environment().get_template("page.html")
+    except Exception:
+        pass  # (the planted module defines no template: it has already run by then)
+    assert marker.read_text() == "ran"
+
+
+@pytest.mark.parametrize("name", ["build.cache", "uptodate.stamp", "jinja"])
+def test_a_pipe_in_place_of_a_cache_file_is_passed_over(built, tmp_path: Path, name: str):
+    site, out, clean = built
+    target = _cache_files(site)[name]
+    target.unlink()
+    os.mkfifo(target)
+    run = site.run("--output", str(out))  # a process: a hang is a failed test, not a stuck suite
+    assert run.code == 0, run.text
+    assert contents(out) == clean
+
+
+def test_a_cache_made_with_another_users_key_is_refused_with_a_warning(built, tmp_path: Path,
+                                                                      monkeypatch):
+    site, out, clean = built
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
+    got, problems = _built_output(site, out)
+    assert got == clean
+    assert any("build.cache" in p and "ignored what the build cache holds here" in p for p in problems), problems
+    assert (tmp_path / "elsewhere" / "factsite" / "key").stat().st_mode & 0o777 == 0o600
+    assert _built_output(site, out)[1] == []  # the new cache is this key's
+
+
+def test_without_a_place_for_the_key_the_build_keeps_no_cache(built, tmp_path: Path, monkeypatch):
+    site, out, clean = built
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    shutil.rmtree(site.root / ".cache")
+    got, problems = _built_output(site, out)
+    assert got == clean
+    assert any("the build cache is off" in p for p in problems), problems
+    assert not (site.root / ".cache" / "build.cache").exists()
