@@ -230,3 +230,82 @@ def test_config_edit_reaches_every_page(preview, browser):
     with urllib.request.urlopen(f"{url}/search/index.json") as response:
         assert json.loads(response.read())["records"], "the search index is still served"
     page.close()
+
+
+def _get(url: str, host: str | None = None) -> tuple[int, bytes]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    try:
+        conn.putrequest("GET", parts.path or "/", skip_host=host is not None)
+        if host is not None:
+            conn.putheader("Host", host)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_an_edit_that_keeps_size_and_mtime_reaches_the_preview(preview):
+    """The watcher sees the save itself, whatever the file's stamp says (issue 23)."""
+    url, project, _ = preview
+    claim = project / "content" / "claims" / "serbia-can-rely-on-russia.md"
+    info = claim.stat()
+    text = claim.read_text(encoding="utf-8")
+    old, new = "different English", "differing English"
+    assert old in text.split("---", 2)[2], "the body must hold the words edited"
+    claim.write_text(text.replace(old, new), encoding="utf-8")
+    os.utime(claim, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert claim.stat().st_size == info.st_size
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if new in _get(f"{url}/claims/serbia-can-rely-on-russia/")[1].decode():
+            return
+        time.sleep(0.1)
+    pytest.fail("the edit never reached the preview")
+
+
+def test_the_preview_answers_only_its_own_host_names(preview):
+    """DNS rebinding: a page on another site whose name points at 127.0.0.1 gets a 400."""
+    url, _project, _ = preview
+    port = url.rsplit(":", 1)[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
+        assert _get(f"{url}/", host)[0] == 200, host
+    for host in (f"evil.example:{port}", "attacker.example", f"127.0.0.1.nip.io:{port}", ""):
+        status, body = _get(f"{url}/", host)
+        assert status == 400 and b"own address" in body, host
+
+
+def test_a_burst_of_200_connections_is_served(preview):
+    """A browser's burst: 200 connections opened at once are all accepted at once and
+    answered. (With a listen backlog of 5, most were dropped by the kernel and retried
+    after 1, 3, 7 s..., some until the client gave up.)"""
+    import threading
+
+    url, _project, _ = preview
+    port = int(url.rsplit(":", 1)[1])
+    go = threading.Barrier(200)
+    results: list[tuple[float, bytes]] = []
+
+    def one() -> None:
+        go.wait()
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            connected = time.monotonic() - started
+            conn.sendall(b"GET /static/style.css HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := conn.recv(65536):
+                reply += chunk
+        results.append((connected, reply[:12]))
+
+    threads = [threading.Thread(target=one) for _ in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [reply for _, reply in results] == [b"HTTP/1.1 200"] * 200
+    slowest = max(connected for connected, _ in results)
+    assert slowest < 1.0, f"a connection waited {slowest:.1f} s to be accepted (dropped and retried)"
