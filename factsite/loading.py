@@ -22,6 +22,11 @@ from .urls import slugify
 from .yamlread import YamlDoc, parse_yaml
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
+# Markdown text (notes, bios, pages; not a source's archived article, which is not Markdown):
+# markdown-it-py renders any text in time linear in its length, but at up to ~11 s a
+# million characters for the slowest constructs found (bench/pathological.py), so one body
+# is held to a size that renders in a few seconds whatever it holds.
+MAX_MARKDOWN_CHARS = 512 * 1024
 
 # How long after a file's last change its stamp can be trusted to tell a later change. A
 # file system keeps times to its own precision (ext4 and tmpfs: nanoseconds; HFS+, many
@@ -166,6 +171,12 @@ def read_entry(kind: str, path: str, shown: str, problems: Problems) -> RawEntry
         split = split_front_matter(text)
     except FrontMatterError as exc:
         problems.error(Location(shown, exc.line), exc.message, exc.hint)
+        return None
+    if kind != "sources" and len(split.body) > MAX_MARKDOWN_CHARS:
+        problems.error(Location(shown, split.body_line),
+                       f"the text after the front matter is too long ({len(split.body):,} characters)",
+                       f"notes, bios and pages are limited to {MAX_MARKDOWN_CHARS // 1024:,} K characters "
+                       "(an archived article belongs in a source, which is not limited so); shorten it")
         return None
     bad = control_character(split.body) if may_hold_control(data) else None
     if bad is not None:  # an invisible character would make the page invalid HTML

@@ -223,6 +223,8 @@ class FastEngine:
             text = text.replace("\x00", "\ufffd")
         if self.allow_html and "<" in text:
             return None  # raw HTML: comments and headings in it are read differently
+        if _quadratic(text):
+            return None
         lines = "\n" + text
         if (_holds(text, "![")  # image alt text: the Rust port drops escapes and entities from it
                 or _holds(text, "^[")  # inline footnotes: the Rust port misreads (and panics on) some
@@ -274,6 +276,23 @@ class FastEngine:
                 return None
             html = html.replace('class="footnote-item">\n', 'class="footnote-item">')
         return _shift_headings(html, heading_shift) if heading_shift else html
+
+
+# The Rust port pairs link brackets, emphasis runs and table pipes by scanning ahead from
+# each one, so its time grows with (their number) x (the body's length): `x[^` repeated
+# took 0.84 s at 64 KB and 3.3 s at 128 KB, `_a_ ` 0.24 and 0.92 s, where markdown-it-py
+# renders either in linear time (~7 s a MB at worst, bench/pathological.py). Past this
+# product a body goes to markdown-it-py; the Rust port's worst is then ~20 ms a body. A
+# body under 4 KB is below it whatever it holds; usual bodies of 3-10 KB are far below.
+_QUADRATIC_BUDGET = 1 << 25
+_PAIRED = "[*_|~"
+
+
+def _quadratic(text: str) -> bool:
+    """Would the Rust port take time out of proportion to this body's length?"""
+    size = len(text)
+    return size * size > _QUADRATIC_BUDGET and \
+        sum(map(text.count, _PAIRED)) * size > _QUADRATIC_BUDGET
 
 
 def _holds(text: str, needle: str, probe: str = "") -> bool:

@@ -391,3 +391,90 @@ def test_without_a_place_for_the_key_the_build_keeps_no_cache(built, tmp_path: P
     assert got == clean
     assert any("the build cache is off" in p for p in problems), problems
     assert not (site.root / ".cache" / "build.cache").exists()
+
+
+# --------------------------------------------------------------------------- bounded work
+
+def _pathological(kib: int) -> dict[str, str]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pathological", Path(__file__).parent.parent / "bench" / "pathological.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cases(kib * 1024)
+
+
+@pytest.mark.parametrize("name", ["footnote refs x[^", "emphasis _a_", "nested strong emph",
+                                  "many table columns"])
+def test_bodies_the_fast_parser_is_quadratic_on_go_to_the_linear_one(name: str):
+    """markdown-it-pyrs pairs brackets and delimiters by scanning ahead from each: 3.3 s
+    for 128 KB of `x[^`. Such a body is left to markdown-it-py, linear in its length, and
+    the HTML is the same either way."""
+    from factsite.markup import Markdown, make_markdown, render_markdown
+    from factsite.markup_fast import FastEngine, available
+
+    if not available():
+        pytest.skip("markdown-it-pyrs has no wheel here: markdown-it-py renders every body")
+    body = _pathological(64)[name]
+    fast = FastEngine(False, make_markdown())
+    assert fast.render(body, 0) is None
+    small = body[:2048]  # below the budget the Rust port renders it (quickly: it is small)
+    assert fast.render(small, 0) == render_markdown(make_markdown(), small)
+    assert Markdown().render(body) == render_markdown(make_markdown(), body)
+
+
+def test_usual_bodies_stay_with_the_fast_parser(sample_bodies):
+    """The guard costs nothing where it is not needed: every body of the sample site and
+    of a generated 200-claim archive is rendered by the Rust port as before."""
+    from factsite.markup import make_markdown
+    from factsite.markup_fast import _quadratic, available
+
+    if not available():
+        pytest.skip("markdown-it-pyrs has no wheel here")
+    assert sample_bodies and not [b[:60] for b in sample_bodies if _quadratic(b)]
+
+
+@pytest.fixture(scope="module")
+def sample_bodies(tmp_path_factory) -> list[str]:
+    import subprocess
+    import sys
+
+    from conftest import REPO, split_file
+
+    corpus = tmp_path_factory.mktemp("corpus")
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate_corpus.py"), "--claims", "200",
+                    "--out", str(corpus)], check=True, capture_output=True)
+    bodies = []
+    for root in (REPO / "content", corpus / "content"):
+        for kind in ("claims", "speakers", "events", "pages"):
+            for path in sorted((root / kind).glob("*.md")):
+                bodies.append(split_file(path.read_text(encoding="utf-8"))[1])
+    return bodies
+
+
+def test_a_build_with_two_pathological_bodies_completes(minimal: SiteDir, tmp_path: Path):
+    """The issue's bodies (256 KB each here) in a real build: it finishes, each rendered
+    by the linear parser. (bench/pathological.py times them at 1 MB: under 10 s each.)"""
+    bodies = _pathological(256)
+    for name, slug in (("footnote refs x[^", "brackets"), ("emphasis _a_", "emphasis")):
+        text = (minimal.root / OTHER_CLAIM).read_text(encoding="utf-8")
+        (minimal.content / "claims" / f"{slug}.md").write_text(
+            text.split("---\n\n", 1)[0] + "---\n\n" + bodies[name] + "\n", encoding="utf-8")
+    run = minimal.run("--output", str(tmp_path / "out"))  # (a 60 s limit: a stall fails)
+    assert run.code == 0, run.text
+    page = (tmp_path / "out" / "claims" / "emphasis" / "index.html").read_text(encoding="utf-8")
+    assert page.count("<em>a</em>") == len(bodies["emphasis _a_"]) // 4
+
+
+def test_a_markdown_body_over_the_limit_is_a_located_error(minimal: SiteDir):
+    from factsite.loading import MAX_MARKDOWN_CHARS
+
+    path = minimal.root / OTHER_CLAIM
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "x" * MAX_MARKDOWN_CHARS + "\n", encoding="utf-8")
+    run = minimal.cli("check")
+    body_line = text.split("\n").index("---", 1) + 2
+    assert run.code == 1
+    assert f"{OTHER_CLAIM}:{body_line}" in run.text and "too long" in run.text, run.text
+    assert "512 K characters" in run.text
