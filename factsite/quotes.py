@@ -124,6 +124,10 @@ class Missing:
     differences: list[str]  # human-readable, word by word
 
 
+_VOTES = 200_000  # word positions looked at to find where a missing wording was meant to be
+_COMPARED = 25 * 64 * 64  # the places compared with it: 25 for a wording of 64 words or fewer
+
+
 class SourceText:
     """A source's archived text, searched for wordings.
 
@@ -228,12 +232,23 @@ class SourceText:
             return Missing(piece, "", ["the source has no text"])
         keys_all = self.keys
         votes: dict[int, int] = {}
-        for j, key in enumerate(keys):
-            for i in self.positions.get(key, ()):
+        # each word votes for the windows it would put the wording at; the rarest words
+        # first, within a budget: "the" in a long article votes a thousand times a word,
+        # and a wording of repeated common words against such a text took minutes
+        budget = _VOTES
+        positions = self.positions
+        for count, j, key in sorted((len(positions.get(key, ())), j, key) for j, key in enumerate(keys)):
+            if count > budget:
+                break
+            budget -= count
+            for i in positions.get(key, ()):
                 votes[i - j] = votes.get(i - j, 0) + 1
         candidates = sorted(votes, key=lambda s: (-votes[s], s))[:25] or [0]
         best: tuple[float, int, int] | None = None
         n = len(keys)
+        # two word-by-word comparisons per candidate, each up to n x (n + 6) steps on words
+        # that repeat: fewer candidates for a long wording (a 1,000-word one took 9 s)
+        candidates = candidates[:max(1, _COMPARED // (n * n + 1))]
         for start in candidates:
             lo, hi = max(0, start - 3), min(len(keys_all), start + n + 3)
             matcher = difflib.SequenceMatcher(None, keys, keys_all[lo:hi], autojunk=False)

@@ -25,7 +25,13 @@ class Field:
     example: Any = None
     default: Any = None
     fields: "dict[str, Field] | None" = None  # for `records`
+    max_chars: int | None = None  # for text: the longest value taken
 
+
+# A quotation is a statement, not an article: held to this length, it is looked for in its
+# source, and compared with other wordings, in a time that stays small whatever it holds
+# (differences are found word by word, in time that grows with the square of the words).
+QUOTE_CHARS = 2000
 
 SOURCE = {
     "outlet": Field("text", True, "The publication that printed the article.", "TASS"),
@@ -62,13 +68,13 @@ APPEARANCE = {
                     "tass-2022-12-22-serbia-can-rely-on-russia"),
     "wording": Field("text", False, "The exact words as this source printed them; `…` marks an "
                      "elision. Defaults to the claim's quote.",
-                     "People in Serbia know that they always can rely on Russia."),
+                     "People in Serbia know that they always can rely on Russia.", max_chars=QUOTE_CHARS),
     "indirect": Field("bool", False, "The source reports the words in indirect speech.", None, False),
 }
 
 CLAIM = {
     "quote": Field("text", True, "The claim, quoted verbatim.",
-                   "People in Serbia know that they always can rely on Russia."),
+                   "People in Serbia know that they always can rely on Russia.", max_chars=QUOTE_CHARS),
     "speaker": Field("ref", True, "Who said it (speaker file name without .md, or the name).",
                      "alexander-botsan-kharchenko"),
     "event": Field("ref", False, "Where it was said (event file name without .md).",
@@ -198,6 +204,11 @@ def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) ->
             return None
         if not text:
             report(path, "this field is empty", "write a value or remove the field if it is optional")
+            return None
+        if field.max_chars is not None and len(text) > field.max_chars:
+            report(path, f"this is {len(text):,} characters long, more than the {field.max_chars:,} "
+                   "a quotation may have", "quote the sentences the claim is about, and mark what "
+                   "you leave out with …")
             return None
         if kind == "url":
             why = web_address_problem(text)

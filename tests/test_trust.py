@@ -478,3 +478,38 @@ def test_a_markdown_body_over_the_limit_is_a_located_error(minimal: SiteDir):
     assert run.code == 1
     assert f"{OTHER_CLAIM}:{body_line}" in run.text and "too long" in run.text, run.text
     assert "512 K characters" in run.text
+
+
+def test_a_quotation_over_the_limit_is_a_located_error(minimal: SiteDir):
+    from factsite.schema import QUOTE_CHARS
+
+    path = minimal.root / OTHER_CLAIM
+    long_quote = "It was said. " * (QUOTE_CHARS // 13 + 1)
+    _replace(path, 'quote: "The agreement from 2013 has still not been implemented"', f'quote: "{long_quote}"')
+    run = minimal.cli("check")
+    assert run.code == 1
+    assert f"{OTHER_CLAIM}:2" in run.text and f"more than the {QUOTE_CHARS:,} a quotation may have" in run.text
+
+
+def test_the_closest_passage_to_a_long_missing_wording_is_sought_in_a_few_places(monkeypatch):
+    """Each place compared costs n x n word steps on words that repeat: a 1,000-word wording
+    of one word against a long text compared 25 places (9 s); now as many as fit a budget."""
+    import difflib
+
+    from factsite import quotes
+
+    made = []
+
+    class Counting(difflib.SequenceMatcher):
+        def __init__(self, *args, **kwargs):
+            made.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(quotes.difflib, "SequenceMatcher", Counting)
+    source = quotes.SourceText(" ".join(["a"] * 20_000) + ".")
+    missing = source.check(" ".join(["a"] * 1_000) + " zz").missing
+    assert missing is not None and missing.closest
+    assert len(made) <= 4  # two places at most, and the differences described
+    made.clear()
+    short = source.check("a a a zz").missing  # a short wording: every likely place, as before
+    assert short is not None and len(made) > 4
