@@ -87,6 +87,12 @@ def check_output_dir(out_dir: Path, protected: list[Path], inside: list[Path] = 
     if out_dir.is_symlink():
         raise OutputError(f"refusing to replace {out_dir}: it is a symbolic link",
                           "point --output at a real folder")
+    if os.path.ismount(out_dir):
+        raise OutputError(f"refusing to build into {out_dir}: it is a mount point, and a build replaces "
+                          "the output folder as a whole (a new one is renamed into its place), which "
+                          "cannot be done to a mount point",
+                          f"set output_dir to a folder inside it, such as {out_dir / 'site'}, and "
+                          "serve that folder")
     if out_dir.exists():
         if not out_dir.is_dir():
             raise OutputError(f"{out_dir} exists and is not a folder", "remove it or choose another --output")

@@ -10,6 +10,7 @@ the preview keeps them in memory.
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import marshal
@@ -661,13 +662,16 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     finishing: list[Callable[[], list[str]]] = []  # output work that goes on meanwhile
     try:
         try:
+            result = _build_and_commit(builder, config_path, write, cache_folder, inputs, finishing,
+                                       out_of_space=writer is not None)
+        except _OutOfSpace:
+            # the cache being written took space the site needed: the build again without it
+            assert writer is not None
+            writer.abort()
+            writer = caches.sink = builder.while_rendering = None
+            notes.warning(Location(display_path(cache_folder / CACHE_FILE, Path.cwd())),
+                          _NOT_SAVED + "the disk is full, and the site comes first", _NOT_SAVED_HINT)
             result = _build_and_commit(builder, config_path, write, cache_folder, inputs, finishing)
-        except BaseException as failed:
-            if writer is not None:
-                writer.abort()  # a failed build saves no caches
-            if isinstance(failed, BuildFailed):
-                failed.problems.items[:0] = _cache_notes(notes, builder.refused).items
-            raise
         result.timings["cache load"] = loaded
         # (after the up-to-date stamp is saved: a later build does not repeat them)
         result.problems.items[:0] = _cache_notes(notes, builder.refused).items
@@ -675,10 +679,17 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
             try:
                 with collector_paused(), result.phase("cache save"):
                     save_caches(cache_folder, cache_key, caches, writer.seal, writer)
-            except OSError:
-                pass  # a read-only project still builds; the next build is just slower
+            except OSError as exc:  # the site is built all the same; the next build is slower
+                result.problems.warning(Location(display_path(cache_folder / CACHE_FILE, Path.cwd())),
+                                        _NOT_SAVED + (exc.strerror or str(exc)), _NOT_SAVED_HINT)
         elif writer is not None:
             writer.abort()
+    except BaseException as failed:
+        if writer is not None:
+            writer.abort()  # a failed build saves no caches
+        if isinstance(failed, BuildFailed):
+            failed.problems.items[:0] = _cache_notes(notes, builder.refused).items
+        raise
     finally:
         left = [failure for finish in finishing for failure in finish()]
     if left and result.config is not None:
@@ -701,10 +712,37 @@ def _cache_notes(notes: Problems, templates: list[Path]) -> Problems:
     return notes
 
 
+class _OutOfSpace(Exception):
+    """The output could not be written for want of disk space while a cache was written."""
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_NOT_SAVED = "the build cache was not saved: "
+_NOT_SAVED_HINT = ("the site was built; free some disk space so that the next build can keep its "
+                   "cache (without it a build reads and draws everything again)")
+
+
+def _write_failure(exc: OSError | OutputError, where: Path, problems: Problems,
+                   out_of_space: bool) -> Exception:
+    """What to raise for an output that could not be written: _OutOfSpace (see
+    `_build_and_commit`), or BuildFailed with the problem added to `problems`."""
+    full = isinstance(exc, OSError) and exc.errno in _FULL
+    if full and out_of_space:
+        return _OutOfSpace()
+    hint = "the disk is full: free some space, then build again" if full else \
+        "check the output folder's permissions and free space"
+    problems.error(Location(str(where)), getattr(exc, "message", None) or f"cannot write: {exc}",
+                   getattr(exc, "hint", None) or hint)
+    return BuildFailed(problems)
+
+
 def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_folder: Path,
-                      inputs: str | None, finishing: list[Callable[[], list[str]]]) -> BuildResult:
+                      inputs: str | None, finishing: list[Callable[[], list[str]]],
+                      out_of_space: bool = False) -> BuildResult:
     """The build into a staging folder (with `write`), committed as the output; what the
-    commit leaves to finish (the last output's removal) goes on `finishing`."""
+    commit leaves to finish (the last output's removal) goes on `finishing`. With
+    `out_of_space`, a disk that fills up raises _OutOfSpace (the caller frees the cache's
+    space and builds again) instead of failing the build."""
     with ExitStack() as stack:
         opened: list[Staging] = []
 
@@ -728,11 +766,8 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
         try:
             result = builder.build(staging_for=staging_for if write else None)
         except (OutputError, OSError) as exc:
-            failed = Problems()
-            where = str(config_path if not opened else opened[0].out_dir)
-            failed.error(Location(where), getattr(exc, "message", None) or f"cannot write: {exc}",
-                         getattr(exc, "hint", None) or "check the output folder's permissions and space")
-            raise BuildFailed(failed) from None
+            where = config_path if not opened else opened[0].out_dir
+            raise _write_failure(exc, where, Problems(), out_of_space) from None
         if opened:
             try:
                 # (the manifest's 21,000 entries would set off full collections over the
@@ -741,11 +776,7 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
                     result.stats = opened[0].commit()
                 finishing.append(opened[0].wait)
             except (OutputError, OSError) as exc:
-                result.problems.error(Location(str(opened[0].out_dir)),
-                                      getattr(exc, "message", None) or f"cannot write: {exc}",
-                                      getattr(exc, "hint", None) or
-                                      "check the output folder's permissions and free space")
-                raise BuildFailed(result.problems) from None
+                raise _write_failure(exc, opened[0].out_dir, result.problems, out_of_space) from None
             # still holding the output folder's lock, so no other build's files get stamped
             stamps = opened[0].stamps
             if inputs is not None and stamps is not None and result.stats is not None \

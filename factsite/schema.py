@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -19,7 +20,7 @@ from .yamlread import YamlDoc
 
 @dataclass(frozen=True)
 class Field:
-    type: str  # text | date | bool | int | url | texts | ref | colour | language | records | rating
+    type: str  # text | date | bool | int | url | path | texts | ref | colour | language | records | rating
     required: bool
     doc: str
     example: Any = None
@@ -119,11 +120,11 @@ CONFIG = {
     "publisher": Field("text", True, "The organisation publishing the fact-checks (ClaimReview author).",
                        "Example Newsroom"),
     "per_page": Field("int", False, "Entries per index page before it is split into pages.", 20, 20),
-    "output_dir": Field("text", False, "Where the built site goes (relative to this file).",
+    "output_dir": Field("path", False, "Where the built site goes (relative to this file).",
                         "output", "output"),
-    "content_dir": Field("text", False, "Where the entries are (relative to this file).",
+    "content_dir": Field("path", False, "Where the entries are (relative to this file).",
                          "content", "content"),
-    "templates_dir": Field("text", False, "Where the Jinja templates are (relative to this file).",
+    "templates_dir": Field("path", False, "Where the Jinja templates are (relative to this file).",
                            "templates", "templates"),
     "rating_best": Field("int", False, "ClaimReview bestRating.", 5, 5),
     "rating_worst": Field("int", False, "ClaimReview worstRating.", 1, 1),
@@ -190,7 +191,7 @@ _LIST_ITEM = Field("text", True, "")  # an item of a `texts` field
 def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) -> Any:
     """One value to its typed form, or None after reporting why it cannot be."""
     kind = field.type
-    if kind in ("text", "ref", "url", "language", "colour"):
+    if kind in ("text", "ref", "url", "language", "colour", "path"):
         if not isinstance(value, str):
             hint = "put the value in double quotes"
             if isinstance(value, float):
@@ -215,6 +216,8 @@ def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) ->
             if why:
                 report(path, why, "write the page's public address as a browser shows it, https://…")
                 return None
+        if kind == "path":
+            return os.path.expanduser(text)  # (~/site: a folder in the home folder)
         if kind == "language" and not _LANGUAGE.match(text):
             report(path, f"{text!r} is not a language code", "use a BCP 47 code such as en, sr-Latn or ru")
             return None
@@ -282,6 +285,10 @@ def check_record(data: dict[str, Any], fields: dict[str, Field], report: Report,
             hint = f"did you mean `{close[0]}`?" if close else f"known fields: {', '.join(fields)}"
             report(prefix + (key,), f"unknown field `{key}`", hint)
     for name, field in fields.items():
+        if name in data and data[name] is None and field.type == "path":
+            report(prefix + (name,), f"`{name}` has no value (`~` alone is YAML's empty value, "
+                   "not the home folder)", f'write a folder, e.g. {name}: "~/site" in quotes, or '
+                   f"remove the line for the default, {field.default}")
         if name not in data or data[name] is None:
             if field.required:
                 report(prefix if prefix else (), f"missing required field `{name}`",

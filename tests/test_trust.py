@@ -513,3 +513,84 @@ def test_the_closest_passage_to_a_long_missing_wording_is_sought_in_a_few_places
     made.clear()
     short = source.check("a a a zz").missing  # a short wording: every likely place, as before
     assert short is not None and len(made) > 4
+
+
+# --------------------------------------------------------------------------- the output's place
+
+@pytest.fixture
+def tmpfs(tmp_path: Path):
+    """A function mounting a tmpfs of a given size (root only, as CI runs), unmounted after."""
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def mount(name: str, size: int) -> Path:
+        where = tmp_path / name
+        where.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "none", str(where)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in reversed(mounted):
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_an_output_folder_that_is_a_mount_point_is_refused_with_the_way_out(minimal: SiteDir, tmpfs):
+    out = tmpfs("www", 16 << 20)
+    run = minimal.cli("--output", str(out))
+    assert run.code == 1 and "Traceback" not in run.text
+    assert "it is a mount point" in run.err and f"such as {out / 'site'}" in run.err, run.err
+    assert "permission" not in run.err
+    assert minimal.cli("--output", str(out / "site")).code == 0
+    assert (out / "site" / "index.html").is_file()
+
+
+def _blocks(folder: Path) -> int:
+    info = os.statvfs(folder)
+    return (info.f_blocks - info.f_bavail) * info.f_frsize
+
+
+def test_on_a_nearly_full_disk_the_site_is_built_and_the_cache_left_out(tmp_path: Path, tmpfs):
+    """Room for the site but not for the site and its cache: the cache gives way, with a
+    warning, and the site is built (it used to fail, blaming the output folder)."""
+    sample = stage_sample(tmp_path / "staged")
+    roomy = tmpfs("roomy", 64 << 20)
+    shutil.copytree(sample.root, roomy / "site")
+    before = _blocks(roomy)
+    assert SiteDir(roomy / "site", roomy / "site").cli("build").code == 0
+    used = _blocks(roomy) - before
+    cache = (roomy / "site" / ".cache" / "build.cache").stat().st_size
+    clean = contents(roomy / "site" / "output")
+
+    disk = tmpfs("disk", 16 << 20)
+    shutil.copytree(sample.root, disk / "site")
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    (disk / "filler").write_bytes(b"\0" * (free - used + cache // 2))
+    site = SiteDir(disk / "site", disk / "site")
+    run = site.cli("build")
+    assert run.code == 0, run.text
+    assert "the build cache was not saved" in run.err and "disk is full" in run.err, run.err
+    assert contents(disk / "site" / "output") == clean
+    assert not (disk / "site" / ".cache" / "build.cache").exists()
+    assert [p.name for p in disk.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+def test_a_folder_in_the_home_folder_is_written_with_a_tilde(minimal: SiteDir, tmp_path: Path,
+                                                             monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    _replace(minimal.config, "per_page: 20", 'per_page: 20\noutput_dir: "~/site"')
+    assert minimal.cli("build").code == 0
+    assert (tmp_path / "home" / "site" / "index.html").is_file()
+    assert not (minimal.root / "~").exists()
+
+
+def test_a_bare_tilde_is_not_taken_for_the_default_folder(minimal: SiteDir):
+    _replace(minimal.config, "per_page: 20", "per_page: 20\noutput_dir: ~")
+    run = minimal.cli("build")
+    line = _line_of(minimal.config, "output_dir: ~")
+    assert run.code == 1 and f"site_config.yaml:{line}" in run.err
+    assert "YAML's empty value, not the home folder" in run.err
