@@ -206,7 +206,7 @@ class CacheWriter:
 
     def _dump(self, kind: bytes, value: Any) -> None:
         assert self._sealed is not None
-        self._sealed.write(kind + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        self._sealed.write(kind, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _open(self) -> None:
         if self._handle is None:
@@ -224,7 +224,7 @@ class CacheWriter:
         try:
             self._open()
             assert self._sealed is not None
-            self._sealed.write(b"u" + data)
+            self._sealed.write(b"u", data)
         except OSError as exc:
             self._failed = exc
 

@@ -113,10 +113,11 @@ class _Chain:
     nonce: bytes
     count: int = 0
 
-    def seal(self, data: bytes | memoryview) -> bytes:
+    def seal(self, *parts: bytes | memoryview) -> bytes:
         """The seal of the next record: its bytes, its place and the file's nonce."""
         mac = hmac.new(self.key, self.nonce + self.count.to_bytes(8, "big"), hashlib.sha256)
-        mac.update(data)
+        for part in parts:
+            mac.update(part)
         self.count += 1
         return mac.digest()
 
@@ -130,9 +131,13 @@ class SealedWriter:
         self._chain = _Chain(key, nonce)
         handle.write(_MAGIC + nonce)
 
-    def write(self, data: bytes) -> None:
-        self.handle.write(len(data).to_bytes(8, "big") + self._chain.seal(data))
-        self.handle.write(data)
+    def write(self, *parts: bytes) -> None:
+        """One record, made of `parts` (written one after the other, not joined first: a
+        record can be a worker's whole chunk of results, megabytes)."""
+        size = sum(map(len, parts))
+        self.handle.write(size.to_bytes(8, "big") + self._chain.seal(*parts))
+        for part in parts:
+            self.handle.write(part)
 
 
 def read_sealed(handle: BinaryIO, key: bytes) -> Iterator[bytes]:

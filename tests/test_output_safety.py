@@ -1232,12 +1232,12 @@ def test_a_cache_whose_streamed_results_could_not_be_written_is_not_saved(parall
     real, real_stream = SealedWriter.write, CacheWriter.stream
     dumped, streams = [], []
 
-    def write(writer: SealedWriter, data: bytes) -> None:
-        if data[:1] == b"u":  # workers' results
-            dumped.append(data)
+    def write(writer: SealedWriter, *parts: bytes) -> None:
+        if parts[0] == b"u":  # workers' results
+            dumped.append(parts)
             if len(dumped) == 1:
                 raise OSError(28, "No space left on device")
-        real(writer, data)
+        real(writer, *parts)
 
     def stream(writer: CacheWriter, data: bytes) -> None:
         streams.append(len(data))

@@ -27,3 +27,9 @@ def test_readme_has_exactly_the_two_setup_commands():
     ]
     ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
     assert "bash scripts/test.sh" in ci
+
+
+def test_readme_is_a_users_document_under_15_kb():
+    """History and benchmark diaries belong in bench/README.md, module maps in CONTRIBUTING.md."""
+    assert len(README.encode("utf-8")) < 15 * 1024
+    assert "bench/README.md" in README and "CONTRIBUTING.md" in README
