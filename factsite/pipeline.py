@@ -623,12 +623,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     cache_folder = cache_dir_for(config_path)
     cache_key = repr((code_version(), preview, base_url, str(output_dir)))
     notes = Problems()  # about the cache, given with the build's own problems
-    seal, no_seal = try_user_key() if use_cache else (None, None)
-    if no_seal is not None:
-        notes.warning(Location(display_path(cache_folder, Path.cwd())),
-                      f"the build cache is off: {no_seal}",
-                      "builds work without it, only slower; set XDG_CACHE_HOME to a folder "
-                      "you can write to for its key")
+    seal = _seal_for(cache_folder, use_cache, notes)
     inputs, listings = None, None
     if seal is not None and write:
         config = load_config(config_path, Problems(), base_url=base_url, output_dir=output_dir)
@@ -643,13 +638,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                                    seconds=seconds, timings={"up-to-date check": seconds},
                                    up_to_date=True)
     loaded = time.perf_counter()
-    caches, refused = Caches(), None
-    if seal is not None:
-        with collector_paused():  # unpickling the caches allocates as much as a build
-            caches, refused = load_caches(cache_folder, cache_key, seal)
-    if refused is not None:
-        notes.warning(Location(display_path(cache_folder / CACHE_FILE, Path.cwd())),
-                      f"{_REFUSED} ({refused})", _REFUSED_HINT)
+    caches = _saved_caches(cache_folder, cache_key, seal, notes)
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
                       caches=caches, persistent=use_cache, listings=listings, verify=not write,
@@ -701,6 +690,31 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
                                 "to the output by hand; the next build tries again")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _seal_for(cache_folder: Path, use_cache: bool, notes: Problems) -> bytes | None:
+    """This user's key for the caches (sealed.py); None, with a warning if it cannot be had."""
+    if not use_cache:
+        return None
+    seal, why_not = try_user_key()
+    if why_not is not None:
+        notes.warning(Location(display_path(cache_folder, Path.cwd())),
+                      f"the build cache is off: {why_not}",
+                      "builds work without it, only slower; set XDG_CACHE_HOME to a folder "
+                      "you can write to for its key")
+    return seal
+
+
+def _saved_caches(cache_folder: Path, cache_key: str, seal: bytes | None, notes: Problems) -> Caches:
+    """The last build's caches, if they are this user's and whole (else a warning)."""
+    if seal is None:
+        return Caches()
+    with collector_paused():  # unpickling the caches allocates as much as a build
+        caches, refused = load_caches(cache_folder, cache_key, seal)
+    if refused is not None:
+        notes.warning(Location(display_path(cache_folder / CACHE_FILE, Path.cwd())),
+                      f"{_REFUSED} ({refused})", _REFUSED_HINT)
+    return caches
 
 
 def _cache_notes(notes: Problems, templates: list[Path]) -> Problems:

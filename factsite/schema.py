@@ -188,43 +188,52 @@ def _describe(value: Any) -> str:
 _LIST_ITEM = Field("text", True, "")  # an item of a `texts` field
 
 
+_TEXT_KINDS = ("text", "ref", "url", "language", "colour", "path")
+
+
+def _convert_text(field: Field, value: Any, path: tuple[Any, ...], report: Report) -> Any:
+    """A value of one of `_TEXT_KINDS` to its text, or None after reporting why it cannot be."""
+    kind = field.type
+    if not isinstance(value, str):
+        hint = "put the value in double quotes"
+        if isinstance(value, float):
+            hint = f"YAML read this as the number {value}; write it in double quotes"
+        report(path, f"expected text, found {_describe(value)}", hint)
+        return None
+    text = value.strip()
+    bad = control_character(text)
+    if bad:
+        report(path, bad[1], bad[2])
+        return None
+    if not text:
+        report(path, "this field is empty", "write a value or remove the field if it is optional")
+        return None
+    if field.max_chars is not None and len(text) > field.max_chars:
+        report(path, f"this is {len(text):,} characters long, more than the {field.max_chars:,} "
+               "a quotation may have", "quote the sentences the claim is about, and mark what "
+               "you leave out with …")
+        return None
+    if kind == "url":
+        why = web_address_problem(text)
+        if why:
+            report(path, why, "write the page's public address as a browser shows it, https://…")
+            return None
+    if kind == "path":
+        return os.path.expanduser(text)  # (~/site: a folder in the home folder)
+    if kind == "language" and not _LANGUAGE.match(text):
+        report(path, f"{text!r} is not a language code", "use a BCP 47 code such as en, sr-Latn or ru")
+        return None
+    if kind == "colour" and not _COLOUR.match(text):
+        report(path, f"{text!r} is not a colour", 'write it as "#rrggbb" in quotes, e.g. "#1a7f37"')
+        return None
+    return text
+
+
 def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) -> Any:
     """One value to its typed form, or None after reporting why it cannot be."""
     kind = field.type
-    if kind in ("text", "ref", "url", "language", "colour", "path"):
-        if not isinstance(value, str):
-            hint = "put the value in double quotes"
-            if isinstance(value, float):
-                hint = f"YAML read this as the number {value}; write it in double quotes"
-            report(path, f"expected text, found {_describe(value)}", hint)
-            return None
-        text = value.strip()
-        bad = control_character(text)
-        if bad:
-            report(path, bad[1], bad[2])
-            return None
-        if not text:
-            report(path, "this field is empty", "write a value or remove the field if it is optional")
-            return None
-        if field.max_chars is not None and len(text) > field.max_chars:
-            report(path, f"this is {len(text):,} characters long, more than the {field.max_chars:,} "
-                   "a quotation may have", "quote the sentences the claim is about, and mark what "
-                   "you leave out with …")
-            return None
-        if kind == "url":
-            why = web_address_problem(text)
-            if why:
-                report(path, why, "write the page's public address as a browser shows it, https://…")
-                return None
-        if kind == "path":
-            return os.path.expanduser(text)  # (~/site: a folder in the home folder)
-        if kind == "language" and not _LANGUAGE.match(text):
-            report(path, f"{text!r} is not a language code", "use a BCP 47 code such as en, sr-Latn or ru")
-            return None
-        if kind == "colour" and not _COLOUR.match(text):
-            report(path, f"{text!r} is not a colour", 'write it as "#rrggbb" in quotes, e.g. "#1a7f37"')
-            return None
-        return text
+    if kind in _TEXT_KINDS:
+        return _convert_text(field, value, path, report)
     if kind == "date":
         if isinstance(value, str):
             try:

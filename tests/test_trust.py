@@ -594,3 +594,22 @@ def test_a_bare_tilde_is_not_taken_for_the_default_folder(minimal: SiteDir):
     line = _line_of(minimal.config, "output_dir: ~")
     assert run.code == 1 and f"site_config.yaml:{line}" in run.err
     assert "YAML's empty value, not the home folder" in run.err
+
+
+@pytest.mark.parametrize("change", sorted(SAME_STAMP_EDITS))
+def test_the_preview_draws_an_edit_that_keeps_size_and_mtime(minimal: SiteDir, change: str,
+                                                             settled_at_once):
+    """The preview is told what changed by its watcher (tests/browser/test_preview.py runs
+    the real one): each such edit gives what a new preview of the same files gives."""
+    from factsite.pipeline import Builder
+
+    builder = Builder(minimal.config, preview=True)
+    builder.remember(builder.build())
+    before = {p: p.read_bytes() for p in sorted(minimal.top.rglob("*")) if p.is_file() and ".cache" not in p.parts}
+    SAME_STAMP_EDITS[change](minimal)
+    after = {p: p.read_bytes() for p in sorted(minimal.top.rglob("*")) if p.is_file() and ".cache" not in p.parts}
+    changed = {str(p) for p in set(before) | set(after) if before.get(p) != after.get(p)}
+    result = builder.build(changed)
+    fresh = Builder(minimal.config, preview=True).build()
+    assert sorted(result.files) == sorted(fresh.files)
+    assert [name for name in fresh.files if result.files[name] != fresh.files[name]] == []
