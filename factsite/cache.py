@@ -156,7 +156,7 @@ def load_caches(folder: Path, key: str, seal: bytes | None) -> tuple[Caches, str
         return Caches(), None
     try:
         with handle:
-            records = read_sealed(handle, seal)
+            records = read_sealed(handle, seal, CACHE_FILE.encode())
             if next(records, None) != _header(key):
                 return Caches(), None  # another version's or other options' cache
             caches = Caches()
@@ -178,8 +178,8 @@ def load_caches(folder: Path, key: str, seal: bytes | None) -> tuple[Caches, str
             raise Unsealed("cut short")
     except Unsealed as refused:
         return Caches(), str(refused)
-    except OSError as exc:
-        return Caches(), f"it cannot be read ({exc.strerror or exc})"
+    except (OSError, MemoryError) as exc:
+        return Caches(), f"it cannot be read ({getattr(exc, 'strerror', None) or exc!r})"
 
 
 class CacheWriter:
@@ -213,8 +213,13 @@ class CacheWriter:
             self.folder.mkdir(parents=True, exist_ok=True)
             _remove_orphans(self.folder)
             self._handle = open(self.tmp, "wb")
-            self._sealed = SealedWriter(self._handle, self.seal)
+            self._sealed = SealedWriter(self._handle, self.seal, CACHE_FILE.encode())
             self._sealed.write(_header(self.key))
+
+    @property
+    def opened(self) -> bool:
+        """Has it begun writing its file (taking disk space)?"""
+        return self._handle is not None
 
     def stream(self, data: bytes) -> None:
         """Workers' results as they arrive (a pickle of [(index, update)], see `Caches.take`).
@@ -285,14 +290,16 @@ class CacheWriter:
 
 def _remove_orphans(folder: Path) -> None:
     """Delete temporary cache files whose build process is gone (killed while writing: a
-    cold build's file is open from its checks to its end, and holds ~95 MB at 10,000
+    cold build's cache file is open from its checks to its end, and holds ~95 MB at 10,000
     claims). A file of a running build, another one's or this one's, is left alone. (POSIX
     only: on Windows `os.kill(pid, 0)` would end the process.)"""
     for legacy in ("build.pickle", "uptodate.pickle"):  # unsealed files of factsite before 0.2
         (folder / legacy).unlink(missing_ok=True)
     if os.name != "posix":
         return
-    for path in folder.glob(f"{CACHE_FILE}.*.tmp"):
+    # (every temporary file here is NAME.EXT.PID[.N].tmp: this cache's, the stamp's, a
+    # compiled template's)
+    for path in [*folder.glob("*.tmp"), *folder.glob("jinja/*.tmp")]:
         try:
             os.kill(int(path.name.split(".")[2]), 0)
         except ProcessLookupError:

@@ -248,7 +248,7 @@ class SourceText:
         n = len(keys)
         # two word-by-word comparisons per candidate, each up to n x (n + 6) steps on words
         # that repeat: fewer candidates for a long wording (a 1,000-word one took 9 s)
-        candidates = candidates[:max(1, _COMPARED // (n * n + 1))]
+        candidates = candidates[:max(1, _COMPARED // max(1, n * n))]
         for start in candidates:
             lo, hi = max(0, start - 3), min(len(keys_all), start + n + 3)
             matcher = difflib.SequenceMatcher(None, keys, keys_all[lo:hi], autojunk=False)

@@ -295,8 +295,8 @@ def check_record(data: dict[str, Any], fields: dict[str, Field], report: Report,
             report(prefix + (key,), f"unknown field `{key}`", hint)
     for name, field in fields.items():
         if name in data and data[name] is None and field.type == "path":
-            report(prefix + (name,), f"`{name}` has no value (`~` alone is YAML's empty value, "
-                   "not the home folder)", f'write a folder, e.g. {name}: "~/site" in quotes, or '
+            report(prefix + (name,), f"`{name}` has no value (YAML reads `~` alone as no value, "
+                   "not as the home folder)", f'write a folder, e.g. {name}: "~/site" in quotes, or '
                    f"remove the line for the default, {field.default}")
         if name not in data or data[name] is None:
             if field.required:

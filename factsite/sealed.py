@@ -17,6 +17,7 @@ a record's length is checked against what the file holds before it is read.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import os
@@ -32,6 +33,10 @@ KEY_BYTES = 32
 _MAGIC = b"factsite-sealed\x001\n"
 _NONCE = 16
 _HEAD = 8 + 32  # a record's length and seal
+# the longest record written or read: a record is read whole before its seal is checked, so a
+# crafted length (a sparse file can claim gigabytes) must not decide how much is read. The
+# largest a 10,000-claim build writes is a chunk of workers' results, a few MB.
+MAX_RECORD = 256 * 1024 * 1024
 
 
 class Unsealed(Exception):
@@ -40,9 +45,16 @@ class Unsealed(Exception):
 
 def key_file() -> Path:
     """Where this user's key is kept: outside any project, so a copied project or a
-    restored CI cache never brings its key along."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    restored CI cache never brings its key along. (A relative XDG_CACHE_HOME is ignored,
+    as the XDG spec says: it would put the key inside whatever folder a build runs in.)"""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(Path.home(), ".cache")
     return Path(base) / "factsite" / "key"
+
+
+_NOT_A_KEY = ("{path} is not a key this user made ({size} bytes, readable by the user only): "
+              "delete it, and the next build makes a new one")
 
 
 def user_key() -> bytes:
@@ -57,17 +69,23 @@ def user_key() -> bytes:
     fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, os.urandom(KEY_BYTES))
+        os.fsync(fd)  # (a key lost to a power cut would leave an empty file in its place)
     finally:
         os.close(fd)
     try:
-        os.link(spare, path)  # fails if another build made it first: theirs is taken
+        # the whole key appears at once, and only if no other build made one first (theirs
+        # is taken); where hard links are not allowed, renaming does it, racing at worst
+        os.link(spare, path)
     except FileExistsError:
         pass
+    except OSError:
+        if not path.exists():
+            os.replace(spare, path)
     finally:
-        os.unlink(spare)
+        spare.unlink(missing_ok=True)
     key = _read_key(path)
     if key is None:
-        raise OSError(f"{path} is not a key this user made ({KEY_BYTES} bytes, readable by the user only)")
+        raise OSError(_NOT_A_KEY.format(path=path, size=KEY_BYTES))
     return key
 
 
@@ -88,7 +106,7 @@ def _read_key(path: Path) -> bytes | None:
         info = os.fstat(fd)
         mine = os.name != "posix" or (info.st_uid == os.getuid() and not info.st_mode & 0o077)
         if not stat.S_ISREG(info.st_mode) or info.st_size != KEY_BYTES or not mine:
-            raise OSError(f"{path} is not a key this user made ({KEY_BYTES} bytes, readable by the user only)")
+            raise OSError(_NOT_A_KEY.format(path=path, size=KEY_BYTES))
         return os.read(fd, KEY_BYTES + 1)
     finally:
         os.close(fd)
@@ -101,7 +119,11 @@ def open_regular(path: Path) -> BinaryIO | None:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
         os.close(fd)
         return None
     return os.fdopen(fd, "rb")
@@ -123,36 +145,44 @@ class _Chain:
 
 
 class SealedWriter:
-    """Writes sealed records to an open file, in order."""
+    """Writes sealed records to an open file, in order. `purpose` (what the file is, e.g.
+    b"build.cache") is sealed in too, so that no file can be passed off as another."""
 
-    def __init__(self, handle: BinaryIO, key: bytes):
+    def __init__(self, handle: BinaryIO, key: bytes, purpose: bytes):
         self.handle = handle
         nonce = os.urandom(_NONCE)
-        self._chain = _Chain(key, nonce)
+        self._chain = _Chain(key, nonce + purpose)
         handle.write(_MAGIC + nonce)
 
     def write(self, *parts: bytes) -> None:
         """One record, made of `parts` (written one after the other, not joined first: a
         record can be a worker's whole chunk of results, megabytes)."""
         size = sum(map(len, parts))
+        if size > MAX_RECORD:
+            raise OSError(errno.EFBIG, f"a cache record of {size:,} bytes is over the limit")
         self.handle.write(size.to_bytes(8, "big") + self._chain.seal(*parts))
         for part in parts:
             self.handle.write(part)
 
 
-def read_sealed(handle: BinaryIO, key: bytes) -> Iterator[bytes]:
-    """The records of a sealed file, each checked before it is given; Unsealed as soon as
-    one is not right (the caller drops whatever it took before)."""
-    left = os.fstat(handle.fileno()).st_size - len(_MAGIC) - _NONCE
+def read_sealed(handle: BinaryIO, key: bytes, purpose: bytes) -> Iterator[bytes]:
+    """The records of a sealed file made for `purpose`, each checked before it is given;
+    Unsealed as soon as one is not right (the caller drops whatever it took before)."""
+    try:
+        left = os.fstat(handle.fileno()).st_size - len(_MAGIC) - _NONCE
+    except OSError as exc:
+        raise Unsealed(f"cannot be read ({exc.strerror})") from None
     head = handle.read(len(_MAGIC) + _NONCE)
     if left < 0 or not head.startswith(_MAGIC):
         raise Unsealed("not a sealed file")
-    chain = _Chain(key, head[len(_MAGIC):])
+    chain = _Chain(key, head[len(_MAGIC):] + purpose)
     while left:
         record = handle.read(_HEAD)
         size = int.from_bytes(record[:8], "big")
         if len(record) < _HEAD or size > left - _HEAD:
             raise Unsealed("cut short")
+        if size > MAX_RECORD:
+            raise Unsealed("a record longer than any the build writes")
         data = handle.read(size)
         if len(data) != size or not hmac.compare_digest(chain.seal(data), record[8:]):
             raise Unsealed("a record's seal does not match its bytes")
@@ -160,12 +190,12 @@ def read_sealed(handle: BinaryIO, key: bytes) -> Iterator[bytes]:
         yield data
 
 
-def write_sealed_file(path: Path, records: list[bytes], key: bytes) -> None:
+def write_sealed_file(path: Path, records: list[bytes], key: bytes, purpose: bytes) -> None:
     """A whole sealed file, written aside and renamed into place (OSError if it cannot be)."""
     spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         with open(spare, "wb") as handle:
-            writer = SealedWriter(handle, key)
+            writer = SealedWriter(handle, key, purpose)
             for record in records:
                 writer.write(record)
         os.replace(spare, path)
@@ -173,14 +203,14 @@ def write_sealed_file(path: Path, records: list[bytes], key: bytes) -> None:
         spare.unlink(missing_ok=True)
 
 
-def read_sealed_file(path: Path, key: bytes) -> list[bytes] | None:
+def read_sealed_file(path: Path, key: bytes, purpose: bytes) -> list[bytes] | None:
     """Every record of a sealed file; None when it is missing or not a regular file;
     Unsealed when it is not right."""
     handle = open_regular(path)
     if handle is None:
         return None
     with handle:
-        return list(read_sealed(handle, key))
+        return list(read_sealed(handle, key, purpose))
 
 
 class SealedBytecodeCache(jinja2.BytecodeCache):
@@ -198,7 +228,7 @@ class SealedBytecodeCache(jinja2.BytecodeCache):
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         path = self._path(bucket)
         try:
-            records = read_sealed_file(path, self.key)
+            records = read_sealed_file(path, self.key, b"jinja " + bucket.key.encode())
         except (Unsealed, OSError):
             records = []
         if records is None:
@@ -211,6 +241,6 @@ class SealedBytecodeCache(jinja2.BytecodeCache):
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
             write_sealed_file(self._path(bucket), [bucket.key.encode() + b"\0" + bucket.bytecode_to_string()],
-                              self.key)
+                              self.key, b"jinja " + bucket.key.encode())
         except OSError:
             pass  # (a read-only project: templates compile each run)

@@ -17,6 +17,7 @@ import html
 import ipaddress
 import mimetypes
 import os
+import re
 import shutil
 import socket
 import sys
@@ -122,21 +123,20 @@ def inject_client(page: bytes, epoch: int) -> bytes:
     return page[:at] + tag + page[at:] if at >= 0 else page + tag
 
 
+_HOST = re.compile(r"(?:\[([0-9a-fA-F:.]+)\]|([^\[\]:,\s/]+))(?::[0-9]{1,5})?")
+
+
 def host_allowed(header: str | None, listening: str) -> bool:
     """Is a request's Host header one of the preview's own names? A page on another site
     can point its own host name at 127.0.0.1 (DNS rebinding) and read the drafts the
     preview serves; its requests carry that name. Allowed: the address the preview
-    listens on, localhost names, and addresses written as IP literals (no name to rebind)."""
-    if not header:
+    listens on, localhost names, and addresses written as IP literals (no name to rebind).
+    (With --host 0.0.0.0, open it by the machine's address, not by a name.)"""
+    match = _HOST.fullmatch((header or "").strip())
+    if match is None:
         return False
-    host = header.strip().lower()
-    if host.startswith("["):  # [::1]:8000
-        host = host[1:host.find("]")] if "]" in host else ""
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    if not host:
-        return False
-    if host in (listening.lower().strip("[]"), "localhost") or host.endswith(".localhost"):
+    host = (match[1] or match[2]).lower().rstrip(".")
+    if host in (listening.lower().strip("[]").rstrip("."), "localhost") or host.endswith(".localhost"):
         return True
     try:
         ipaddress.ip_address(host)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import digest
+from .cache import code_version, digest
 from .loading import Listed
 from .sealed import Unsealed, read_sealed_file, write_sealed_file
 
@@ -39,12 +39,26 @@ class Stamp:
     bytes: int
 
 
+def file_system_now(folder: Path) -> int:
+    """The time now by the clock that stamps files in `folder` (a network share stamps them
+    by its server's), or this machine's if that is earlier or cannot be had: what a file's
+    times are compared with to tell whether its stamp can be kept (`loading.kept_stamp`)."""
+    now = time.time_ns()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / "clock"
+        with open(probe, "wb"):  # (emptied: its mtime is now, as the file system has it)
+            pass
+        return min(now, probe.stat().st_mtime_ns)
+    except OSError:
+        return now
+
+
 def _tree(folder: str, into: list[str], visited: set[str], listings: dict[str, list[Listed]],
-          unsettled: list[str]) -> None:
+          unsettled: list[str], listed_at: int) -> None:
     """Name, type, size, times and inode of everything under folder; linked files and
     folders are followed (each real folder once, so a link loop ends). Files changed too
-    recently for their stamps to tell a later change go on `unsettled`."""
-    listed_at = time.time_ns()
+    recently before `listed_at` for their stamps to tell a later change go on `unsettled`."""
     try:
         with os.scandir(folder) as listing:
             items = sorted(listing, key=lambda item: item.name)
@@ -72,10 +86,10 @@ def _tree(folder: str, into: list[str], visited: set[str], listings: dict[str, l
             real = os.path.realpath(item.path)
             if real not in visited:
                 visited.add(real)
-                _tree(item.path, into, visited, listings, unsettled)
+                _tree(item.path, into, visited, listings, unsettled, listed_at)
 
 
-def take_inputs(config_path: Path, folders: list[Path], options: str
+def take_inputs(config_path: Path, folders: list[Path], options: str, cache_dir: Path
                 ) -> tuple[str, dict[str, list[Listed]]]:
     """The config, the folders' trees and the options (code version included), digested;
     and each folder's listing as the walk took it, by absolute path. The content loader
@@ -92,10 +106,11 @@ def take_inputs(config_path: Path, folders: list[Path], options: str
         lines.append("no config")
     listings: dict[str, list[Listed]] = {}
     unsettled: list[str] = []
+    listed_at = file_system_now(cache_dir)
     for folder in folders:
         lines.append(f"folder {folder}")
         top = os.path.abspath(folder)  # as the content loader names its folders
-        _tree(top, lines, {os.path.realpath(top)}, listings, unsettled)
+        _tree(top, lines, {os.path.realpath(top)}, listings, unsettled, listed_at)
     if unsettled:
         lines.append(f"unsettled {time.time_ns()} {os.getpid()} {unsettled[0]}")
     return digest("\n".join(lines).encode("utf-8", "surrogateescape")), listings
@@ -117,18 +132,26 @@ def output_stamps(out_dir: Path, files: list[str]) -> dict[str, tuple[int, int, 
     return stamps
 
 
+def _stamp_header() -> bytes:
+    """What a stamp is only read with: this format and this code (a stamp pickles classes
+    of factsite's, which another version may not have)."""
+    return f"factsite up-to-date stamp {VERSION} {code_version()}".encode()
+
+
 def load_stamp(cache_dir: Path, seal: bytes | None) -> Stamp | None:
-    """The last build's stamp if this user's builds sealed it (see sealed.py), else None:
-    a stamp vouches for the whole output, and one from elsewhere or damaged must not."""
+    """The last build's stamp if this user's builds sealed it (see sealed.py) with this
+    code, else None: a stamp vouches for the whole output, and one from elsewhere or
+    damaged must not."""
     if seal is None:
         return None
     try:
-        records = read_sealed_file(cache_dir / STAMP_FILE, seal)
-        if records is None or len(records) != 1:
+        records = read_sealed_file(cache_dir / STAMP_FILE, seal, STAMP_FILE.encode())
+        if records is None or len(records) != 2 or records[0] != _stamp_header():
             return None
-        version, stamp = pickle.loads(records[0])
-        return stamp if version == VERSION and isinstance(stamp, Stamp) else None
-    except (OSError, Unsealed, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        stamp = pickle.loads(records[1])
+        return stamp if isinstance(stamp, Stamp) else None
+    except (OSError, MemoryError, Unsealed, pickle.UnpicklingError, EOFError, ValueError, TypeError,
+            AttributeError, ImportError):
         return None
 
 
@@ -137,7 +160,8 @@ def save_stamp(cache_dir: Path, stamp: Stamp, seal: bytes) -> None:
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         write_sealed_file(cache_dir / STAMP_FILE,
-                          [pickle.dumps((VERSION, stamp), protocol=pickle.HIGHEST_PROTOCOL)], seal)
+                          [_stamp_header(), pickle.dumps(stamp, protocol=pickle.HIGHEST_PROTOCOL)],
+                          seal, STAMP_FILE.encode())
     except OSError:
         pass
 

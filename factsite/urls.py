@@ -64,8 +64,10 @@ def web_address_problem(text: str) -> str | None:
         return f"{text!r} is not a valid address ({exc})"
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"{text!r} is not an http(s) address"
-    if not parts.hostname or port == 0:
+    if not parts.hostname:
         return f"{text!r} has no host name"
+    if port == 0:
+        return f"{text!r} names port 0, which no server listens on"
     if parts.username is not None or parts.password is not None:
         return f"{text!r} holds a user name or password"
     if any(ch.isspace() for ch in text):

@@ -1163,7 +1163,7 @@ def _loaded_caches(site: SiteDir) -> Any:
     from factsite.sealed import read_sealed_file, user_key
 
     folder = cache_dir_for(site.config)
-    header = read_sealed_file(folder / CACHE_FILE, user_key())[0]
+    header = read_sealed_file(folder / CACHE_FILE, user_key(), CACHE_FILE.encode())[0]
     caches, refused = load_caches(folder, header.split(b"\0", 1)[1].decode(), user_key())
     assert refused is None
     return caches

@@ -119,6 +119,25 @@ def test_an_edit_within_the_second_of_the_last_build_is_built(minimal: SiteDir, 
     assert "end of 2021." in page and "end of 2022." not in page
 
 
+def test_file_times_are_compared_with_the_file_systems_clock(minimal: SiteDir, tmp_path: Path,
+                                                              monkeypatch):
+    """On a network share whose server's clock is behind this machine's, a file saved a
+    moment ago already looks seconds old by this machine's clock: the build asks the
+    file system for the time instead (the mtime of a file it writes in .cache/)."""
+    real = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real() + 10_000_000_000)  # the share is 10 s behind
+    monkeypatch.setattr(loading, "file_stamp", _whole_seconds, raising=False)
+    claim = minimal.root / OTHER_CLAIM
+    second = real() // 1_000_000_000 * 1_000_000_000
+    os.utime(claim, ns=(second, second))
+    out = tmp_path / "out"
+    minimal.build(out)
+    same_length_edit(claim, "end of 2022.", "end of 2021.")
+    minimal.build(out)
+    page = (out / "claims" / "agreement-not-implemented" / "index.html").read_text(encoding="utf-8")
+    assert "end of 2021." in page
+
+
 def test_a_stamp_taken_long_after_the_last_change_is_kept():
     """The other side of the rule: files that have not changed for a while are not read
     again (a warm build reads nothing)."""
@@ -309,8 +328,10 @@ def test_code_planted_in_the_cache_does_not_run(built, tmp_path: Path):
     site, out, clean = built
     marker = tmp_path / "ran"
     files = _cache_files(site)
-    record = read_sealed_file(files["jinja"], user_key())[0]
-    bucket, genuine = record.split(b"\0", 1)
+    bucket = files["jinja"].name.rsplit("_", 1)[1].removesuffix(".cache").encode()
+    record = read_sealed_file(files["jinja"], user_key(), b"jinja " + bucket)[0]
+    assert record.startswith(bucket + b"\0")
+    genuine = record.split(b"\0", 1)[1]
     jinja_attack = _payload_bytecode(genuine, marker)
     def plant(attempt: str) -> None:
         for name in ("build.cache", "uptodate.stamp", "build.pickle", "uptodate.pickle"):
@@ -318,12 +339,12 @@ def test_code_planted_in_the_cache_does_not_run(built, tmp_path: Path):
             if attempt == "plain":
                 path.write_bytes(_payload_pickle(marker))
             else:
-                write_sealed_file(path, [b"u" + _payload_pickle(marker)], b"k" * 32)
+                write_sealed_file(path, [b"u" + _payload_pickle(marker)], b"k" * 32, name.encode())
         for path in (site.root / ".cache" / "jinja").iterdir():
             if attempt == "plain":
                 path.write_bytes(jinja_attack)
             else:
-                write_sealed_file(path, [bucket + b"\0" + jinja_attack], b"k" * 32)
+                write_sealed_file(path, [bucket + b"\0" + jinja_attack], b"k" * 32, b"jinja " + bucket)
 
     for attempt in ("plain", "sealed by another key"):
         plant(attempt)
@@ -593,7 +614,7 @@ def test_a_bare_tilde_is_not_taken_for_the_default_folder(minimal: SiteDir):
     run = minimal.cli("build")
     line = _line_of(minimal.config, "output_dir: ~")
     assert run.code == 1 and f"site_config.yaml:{line}" in run.err
-    assert "YAML's empty value, not the home folder" in run.err
+    assert "YAML reads `~` alone as no value, not as the home folder" in run.err
 
 
 @pytest.mark.parametrize("change", sorted(SAME_STAMP_EDITS))
@@ -613,3 +634,69 @@ def test_the_preview_draws_an_edit_that_keeps_size_and_mtime(minimal: SiteDir, c
     fresh = Builder(minimal.config, preview=True).build()
     assert sorted(result.files) == sorted(fresh.files)
     assert [name for name in fresh.files if result.files[name] != fresh.files[name]] == []
+
+
+def test_a_cache_file_claiming_a_huge_record_is_refused_without_reading_it(built, tmp_path: Path):
+    """A sparse file (an archive can hold one) of 5 GiB whose first record claims 4 GiB:
+    refused by its length, before any of it is read into memory."""
+    from factsite.sealed import _MAGIC, _NONCE
+
+    site, out, clean = built
+    target = _cache_files(site)["build.cache"]
+    with open(target, "wb") as handle:
+        handle.write(_MAGIC + b"\0" * _NONCE + (4 << 30).to_bytes(8, "big") + b"\0" * 32)
+        handle.truncate(5 << 30)
+    _cache_files(site)["uptodate.stamp"].unlink()
+    got, problems = _built_output(site, out)
+    assert got == clean
+    assert any("longer than any the build writes" in p for p in problems), problems
+
+
+def test_a_sealed_file_cannot_pass_for_another(built, tmp_path: Path):
+    """Each file's seal holds what it is for: a compiled template renamed as the stamp or
+    the build cache is refused."""
+    site, out, clean = built
+    files = _cache_files(site)
+    for name in ("uptodate.stamp", "build.cache"):
+        shutil.copy(files["jinja"], files[name])
+    got, problems = _built_output(site, out)
+    assert got == clean
+    assert any("build.cache" in p and "ignored what the build cache holds" in p for p in problems), problems
+
+
+def test_a_stamp_of_other_code_is_not_unpickled(built, monkeypatch):
+    """A stamp pickles factsite's classes; one written by another version is passed over
+    by its sealed header before anything is unpickled."""
+    import pickle
+    import types
+
+    from factsite import uptodate
+    from factsite.sealed import user_key
+
+    site, _out, _clean = built
+    calls: list[bytes] = []
+    counting = types.SimpleNamespace(**{name: getattr(pickle, name) for name in dir(pickle)
+                                        if not name.startswith("_")})
+    counting.loads = lambda data: calls.append(data) or pickle.loads(data)
+    monkeypatch.setattr(uptodate, "pickle", counting)
+    folder = site.root / ".cache"
+    assert uptodate.load_stamp(folder, user_key()) is not None and len(calls) == 1
+    monkeypatch.setattr(uptodate, "code_version", lambda: "another version")
+    assert uptodate.load_stamp(folder, user_key()) is None and len(calls) == 1
+
+
+def test_temporary_cache_files_of_a_killed_build_are_removed(built, tmp_path: Path):
+    import subprocess
+    import sys
+
+    site, out, _clean = built
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    folder = site.root / ".cache"
+    left = [folder / f"uptodate.stamp.{dead}.tmp", folder / "jinja" / f"__factsite_x_y.cache.{dead}.tmp",
+            folder / f"build.cache.{dead}.1f.tmp"]
+    for path in left:
+        path.write_bytes(b"half")
+    _replace(site.root / OTHER_CLAIM, "end of 2022.", "end of 2022, still.")
+    site.build(out)
+    assert [p for p in left if p.exists()] == []

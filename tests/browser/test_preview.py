@@ -274,7 +274,8 @@ def test_the_preview_answers_only_its_own_host_names(preview):
     port = url.rsplit(":", 1)[1]
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
         assert _get(f"{url}/", host)[0] == 200, host
-    for host in (f"evil.example:{port}", "attacker.example", f"127.0.0.1.nip.io:{port}", ""):
+    for host in (f"evil.example:{port}", "attacker.example", f"127.0.0.1.nip.io:{port}", "",
+                 "localhost:abc", "[::1]evil.example", f"127.0.0.1:{port}, evil.example"):
         status, body = _get(f"{url}/", host)
         assert status == 400 and b"own address" in body, host
 
