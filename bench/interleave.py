@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Two commits on one corpus, builds alternating: the only fair comparison on a noisy machine.
 
-    python bench/interleave.py --base REF [--claims 10000] [--pairs 5] [--output-root DIR]
+    python bench/interleave.py --base REF [--this REF] [--claims 10000] [--pairs 5] [--output-root DIR]
 
-Checks REF out into a temporary git worktree, generates the corpus once
+Checks REF (and --this REF, else the working tree is measured: leave it alone meanwhile)
+out into temporary git worktrees, generates the corpus once
 (bench/generate_corpus.py) and copies it for each side, then runs, pair by pair and
 alternating which side goes first: a cold build (output and .cache removed), a warm build
 (nothing changed), and an edit build (one claim's body changed, the same edit on both
@@ -51,6 +52,7 @@ def build(python: str, checkout: Path, corpus: Path, output: Path) -> dict[str, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the commit to compare the working tree with")
+    parser.add_argument("--this", help="the commit to measure instead of the working tree")
     parser.add_argument("--claims", type=int, default=10000)
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
@@ -62,12 +64,18 @@ def main() -> int:
     work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    base = Path(tempfile.mkdtemp(prefix="factsite-base-"))
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), args.base],
-                   check=True, capture_output=True)
+    checkouts = {"base": args.base, "this": args.this}
+    trees: list[Path] = []
+    for name, ref in checkouts.items():
+        if ref is not None:
+            trees.append(Path(tempfile.mkdtemp(prefix=f"factsite-{name}-")))
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(trees[-1]), ref],
+                           check=True, capture_output=True)
+    base = trees[0]
+    this = trees[1] if args.this is not None else REPO
     try:
         generate(args.claims, work / "corpus", args.seed)
-        sides = {"base": base, "this": REPO}
+        sides = {"base": base, "this": this}
         corpora = {name: work / name for name in sides}
         for name in sides:
             shutil.copytree(work / "corpus", corpora[name], symlinks=True)
@@ -78,7 +86,8 @@ def main() -> int:
         outputs = {name: (args.output_root / f"factsite-interleave-{name}" if args.output_root
                           else corpora[name] / "output") for name in sides}
         where = f"{args.output_root} (tmpfs)" if args.output_root else f"{work} (disk)"
-        print(f"{args.claims:,} claims, base {args.base} vs the working tree; output on {where}", flush=True)
+        print(f"{args.claims:,} claims, base {args.base} vs {args.this or 'the working tree'}; output on {where}",
+              flush=True)
         time.sleep(SETTLE_S)
         runs: dict[tuple[str, str], list[dict[str, float]]] = {}
         for pair in range(args.pairs):
@@ -105,8 +114,9 @@ def main() -> int:
                              f"CPU-s {max(x['mib'] for x in r):5.0f} MiB")
             print(f"  {kind:<5}  " + "   ".join(cells))
     finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
-        shutil.rmtree(base, ignore_errors=True)
+        for tree in trees:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+            shutil.rmtree(tree, ignore_errors=True)
     return 0
 
 

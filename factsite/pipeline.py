@@ -162,8 +162,9 @@ class Builder:
     def __init__(self, config_path: Path, *, output_dir: Path | None = None,
                  base_url: str | None = None, preview: bool = False, caches: Caches | None = None,
                  persistent: bool = False, listings: dict[str, list[Listed]] | None = None,
-                 verify: bool = False, seal: bytes | None = None):
+                 verify: bool = False, seal: bytes | None = None, code: str | None = None):
         self.config_path = config_path
+        self.code = code if code is not None else code_version()  # what else shapes the pages
         # this user's key for what the build keeps in .cache/ (sealed.py); None: nothing kept
         self.seal = seal
         self.refused: list[Path] = []  # files in .cache/ not sealed right, passed over
@@ -235,7 +236,7 @@ class Builder:
                     # compiled code depends on factsite's own compiler (render._CodeGenerator)
                     # as well as on the template: other code's files are not picked up
                     env.bytecode_cache = SealedBytecodeCache(
-                        cache, f"__factsite_{code_version()[:12]}_%s.cache", self.seal)
+                        cache, f"__factsite_{self.code[:12]}_%s.cache", self.seal)
             except OSError:
                 pass  # no cache folder (read-only project): templates compile each run
             self._env = (key, env)
@@ -621,7 +622,8 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     """The whole build, as the CLI runs it. Raises BuildFailed (with every problem) on any error."""
     started = time.perf_counter()
     cache_folder = cache_dir_for(config_path)
-    cache_key = repr((code_version(), preview, base_url, str(output_dir)))
+    code = code_version()
+    cache_key = repr((code, preview, base_url, str(output_dir)))
     notes = Problems()  # about the cache, given with the build's own problems
     seal = _seal_for(cache_folder, use_cache, notes)
     inputs, listings = None, None
@@ -630,7 +632,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
         if config is not None:  # else the full build reports why
             inputs, listings = take_inputs(config_path, [config.content_dir, config.templates_dir], cache_key,
                                            cache_folder)
-            stamp = load_stamp(cache_folder, seal)
+            stamp = load_stamp(cache_folder, seal, code)
             if is_current(stamp, inputs, config.output_dir):
                 assert stamp is not None
                 seconds = time.perf_counter() - started
@@ -643,7 +645,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     loaded = time.perf_counter() - loaded
     builder = Builder(config_path, output_dir=output_dir, base_url=base_url, preview=preview,
                       caches=caches, persistent=use_cache, listings=listings, verify=not write,
-                      seal=seal)
+                      seal=seal, code=code)
     listings = None  # (the builder's, until it has read from them)
     writer = CacheWriter(cache_folder, cache_key, caches, seal) if seal is not None else None
     if writer is not None:
@@ -803,5 +805,5 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
                     and builder.seal is not None:
                 save_stamp(cache_folder, Stamp(inputs, stamps, list(result.problems.items),
                                                result.pages, len(opened[0].new), result.stats.bytes),
-                           builder.seal)
+                           builder.seal, builder.code)
     return result

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import code_version, digest
+from .cache import digest
 from .loading import Listed
 from .sealed import Unsealed, read_sealed_file, write_sealed_file
 
@@ -132,13 +132,13 @@ def output_stamps(out_dir: Path, files: list[str]) -> dict[str, tuple[int, int, 
     return stamps
 
 
-def _stamp_header() -> bytes:
-    """What a stamp is only read with: this format and this code (a stamp pickles classes
-    of factsite's, which another version may not have)."""
-    return f"factsite up-to-date stamp {VERSION} {code_version()}".encode()
+def _stamp_header(code: str) -> bytes:
+    """What a stamp is only read with: this format and this code (`cache.code_version`: a
+    stamp pickles classes of factsite's, which another version may not have)."""
+    return f"factsite up-to-date stamp {VERSION} {code}".encode()
 
 
-def load_stamp(cache_dir: Path, seal: bytes | None) -> Stamp | None:
+def load_stamp(cache_dir: Path, seal: bytes | None, code: str) -> Stamp | None:
     """The last build's stamp if this user's builds sealed it (see sealed.py) with this
     code, else None: a stamp vouches for the whole output, and one from elsewhere or
     damaged must not."""
@@ -146,7 +146,7 @@ def load_stamp(cache_dir: Path, seal: bytes | None) -> Stamp | None:
         return None
     try:
         records = read_sealed_file(cache_dir / STAMP_FILE, seal, STAMP_FILE.encode())
-        if records is None or len(records) != 2 or records[0] != _stamp_header():
+        if records is None or len(records) != 2 or records[0] != _stamp_header(code):
             return None
         stamp = pickle.loads(records[1])
         return stamp if isinstance(stamp, Stamp) else None
@@ -155,12 +155,12 @@ def load_stamp(cache_dir: Path, seal: bytes | None) -> Stamp | None:
         return None
 
 
-def save_stamp(cache_dir: Path, stamp: Stamp, seal: bytes) -> None:
+def save_stamp(cache_dir: Path, stamp: Stamp, seal: bytes, code: str) -> None:
     """Written aside and renamed, like the caches; a failure only costs the next build time."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         write_sealed_file(cache_dir / STAMP_FILE,
-                          [_stamp_header(), pickle.dumps(stamp, protocol=pickle.HIGHEST_PROTOCOL)],
+                          [_stamp_header(code), pickle.dumps(stamp, protocol=pickle.HIGHEST_PROTOCOL)],
                           seal, STAMP_FILE.encode())
     except OSError:
         pass

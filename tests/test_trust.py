@@ -679,10 +679,11 @@ def test_a_stamp_of_other_code_is_not_unpickled(built, monkeypatch):
                                         if not name.startswith("_")})
     counting.loads = lambda data: calls.append(data) or pickle.loads(data)
     monkeypatch.setattr(uptodate, "pickle", counting)
+    from factsite.cache import code_version
+
     folder = site.root / ".cache"
-    assert uptodate.load_stamp(folder, user_key()) is not None and len(calls) == 1
-    monkeypatch.setattr(uptodate, "code_version", lambda: "another version")
-    assert uptodate.load_stamp(folder, user_key()) is None and len(calls) == 1
+    assert uptodate.load_stamp(folder, user_key(), code_version()) is not None and len(calls) == 1
+    assert uptodate.load_stamp(folder, user_key(), "another version") is None and len(calls) == 1
 
 
 def test_temporary_cache_files_of_a_killed_build_are_removed(built, tmp_path: Path):
@@ -700,3 +701,18 @@ def test_temporary_cache_files_of_a_killed_build_are_removed(built, tmp_path: Pa
     _replace(site.root / OTHER_CLAIM, "end of 2022.", "end of 2022, still.")
     site.build(out)
     assert [p for p in left if p.exists()] == []
+
+
+@pytest.mark.parametrize("library", ["jinja2", "markdown-it-py", "PyYAML"])
+def test_another_version_of_a_library_that_shapes_pages_redraws_them(built, monkeypatch, library: str):
+    """Pages drawn by one Jinja or markdown-it are not kept under another (issue 24)."""
+    import importlib.metadata
+
+    site, out, clean = built
+    assert site.build(out).up_to_date
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "99.0" if name == library else real(name))
+    result = site.build(out)
+    assert not result.up_to_date and result.rendered == result.pages
+    assert contents(out) == clean
