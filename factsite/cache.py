@@ -22,7 +22,7 @@ from .parallel import in_thread
 from .sealed import SealedWriter, Unsealed, open_regular, read_sealed
 
 CACHE_VERSION = 6
-CHUNK = 2000  # table entries per pickle
+CHUNK = 500  # table entries per record (a record is held whole while it is sealed or unsealed)
 # the tables saved between builds (not `dirty`, `used`, `streamed` and `sink`, which belong to
 # one build), in the file's order: those the checks finish first, then those rendering changes
 EARLY = ("files", "scan", "records", "quotes", "wordings")
