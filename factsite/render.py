@@ -17,10 +17,15 @@ import jinja2.compiler
 import markupsafe
 from markupsafe import Markup
 
-try:  # markupsafe's C escaping, without the Markup wrapper (private: checked for, not assumed)
-    from markupsafe._speedups import _escape_inner
+try:  # markupsafe's C escaping, without the Markup wrapper (private: checked for, not assumed;
+    # MarkupSafe 3.0 has it, 2.x not: tests/test_escaping.py holds both to markupsafe.escape)
+    from markupsafe._speedups import _escape_inner as _escape_text
+    _FAST_ESCAPE = True
 except ImportError:
-    _escape_inner = None
+    _FAST_ESCAPE = False
+
+    def _escape_text(text: str) -> str:
+        return str(markupsafe.escape(text))
 
 from .config import SiteConfig
 from .errors import Location, Problems, display_path
@@ -66,19 +71,18 @@ def escape_output(value: Any) -> str:
     drawing a page. The text is the same."""
     kind = type(value)
     if kind is str:
-        return _escape_inner(value)
+        return _escape_text(value)
     if kind is Markup:  # a macro's output, a time tag: safe already, and only joined
         return value
     if hasattr(value, "__html__"):
         return str(value.__html__())
-    return _escape_inner(str(value))
+    return _escape_text(str(value))
 
 
 def marked(parts: Any) -> Markup:
     """Segments (a passage, a wording) as HTML: each marked one in <mark>. A filter, not a
     macro: a claim page shows two or three, and a macro call costs ~8 us in Jinja."""
-    escape = _escape_inner if _escape_inner is not None else (lambda text: str(markupsafe.escape(text)))
-    return Markup("".join(f"<mark>{escape(part.text)}</mark>" if part.marked else escape(part.text)
+    return Markup("".join(f"<mark>{_escape_text(part.text)}</mark>" if part.marked else _escape_text(part.text)
                           for part in parts))
 
 
@@ -134,6 +138,14 @@ class _CodeGenerator(jinja2.compiler.CodeGenerator):
         return None
 
 
+# The Jinja internals `_CodeGenerator`, `_Context` and `_Template` lean on. pyproject bounds
+# Jinja to the minor version they are tested with (the lowest and the newest allowed, in CI);
+# should one be missing all the same, Jinja's own classes draw the pages, only slower.
+JINJA_INTERNALS = (hasattr(jinja2.compiler.CodeGenerator, "temporary_identifier")
+                   and hasattr(jinja2.Template, "_from_namespace")
+                   and hasattr(jinja2.runtime.Context, "call"))
+
+
 class _Environment(jinja2.Environment):
     """Templates' globals as one plain dict instead of a ChainMap over the environment's.
 
@@ -153,7 +165,7 @@ class _Environment(jinja2.Environment):
 def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -> jinja2.Environment:
     """`static_hashes` version asset URLs for caches; None (the preview) leaves them bare,
     so a stylesheet edit changes no page and can be swapped in without a reload."""
-    env = _Environment(
+    env = (_Environment if JINJA_INTERNALS else jinja2.Environment)(
         loader=jinja2.FileSystemLoader(str(config.templates_dir.resolve())),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -189,7 +201,7 @@ def make_environment(config: SiteConfig, static_hashes: dict[str, str] | None) -
     for name, function in (("url", url), ("absolute", full_url), ("static", static)):
         env.filters[name] = _site_filter(function)
     env.filters["script_json"] = script_json
-    if _escape_inner is not None:
+    if _FAST_ESCAPE and JINJA_INTERNALS:  # (else Jinja's own escaping: the same text)
         env.template_class = _Template
     return env
 
