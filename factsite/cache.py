@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .parallel import in_thread
-from .sealed import SealedWriter, Unsealed, open_regular, read_sealed
+from .sealed import SealedWriter, Unsealed, open_regular, read_sealed, remove_orphans
 
 CACHE_VERSION = 6
 CHUNK = 500  # table entries per record (a record is held whole while it is sealed or unsealed)
@@ -147,8 +147,15 @@ def code_version() -> str:
     return h.hexdigest()
 
 
-def cache_dir_for(config_path: Path) -> Path:
-    return config_path.parent / ".cache"
+def cache_dir_for(config_path: Path, output_dir: Path | None = None) -> Path:
+    """`.cache/` beside the config, for builds into the config's output folder; a build
+    into another (`--output DIR`) keeps its caches in a folder of their own, named by that
+    folder's path, so that it does not replace the main output's. (Compiled templates are
+    shared: `.cache/jinja/`.)"""
+    base = config_path.parent / ".cache"
+    if output_dir is None:
+        return base
+    return base / "outputs" / digest(os.path.abspath(output_dir).encode())[:16]
 
 
 CACHE_FILE = "build.cache"
@@ -306,23 +313,12 @@ class CacheWriter:
 
 
 def _remove_orphans(folder: Path) -> None:
-    """Delete temporary cache files whose build process is gone (killed while writing: a
-    cold build's cache file is open from its checks to its end, and holds ~95 MB at 10,000
-    claims). A file of a running build, another one's or this one's, is left alone. (POSIX
-    only: on Windows `os.kill(pid, 0)` would end the process.)"""
-    for legacy in ("build.pickle", "uptodate.pickle"):  # unsealed files of factsite before 0.2
+    """Delete what dead builds left in the cache folder: their temporary files (a killed
+    cold build's cache file holds ~95 MB at 10,000 claims) and the unsealed files of
+    factsite before 0.2."""
+    for legacy in ("build.pickle", "uptodate.pickle"):
         (folder / legacy).unlink(missing_ok=True)
-    if os.name != "posix":
-        return
-    # (every temporary file here is NAME.EXT.PID[.N].tmp: this cache's, the stamp's, a
-    # compiled template's)
-    for path in [*folder.glob("*.tmp"), *folder.glob("jinja/*.tmp")]:
-        try:
-            os.kill(int(path.name.split(".")[2]), 0)
-        except ProcessLookupError:
-            path.unlink(missing_ok=True)
-        except (ValueError, IndexError, OSError):
-            continue  # not a name this code gives, or a process of another user: alive
+    remove_orphans(folder)
 
 
 def save_caches(folder: Path, key: str, caches: Caches, seal: bytes,

@@ -190,6 +190,22 @@ def read_sealed(handle: BinaryIO, key: bytes, purpose: bytes) -> Iterator[bytes]
         yield data
 
 
+def remove_orphans(folder: Path) -> None:
+    """Delete the temporary files (NAME.EXT.PID[.N].tmp, as this module and the cache
+    writer name them) of builds whose process is gone: killed while writing. A file of a
+    running build, another one's or this one's, is left alone. (POSIX only: on Windows
+    `os.kill(pid, 0)` would end the process.)"""
+    if os.name != "posix":
+        return
+    for path in folder.glob("*.tmp"):
+        try:
+            os.kill(int(path.name.split(".")[2]), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except (ValueError, IndexError, OSError):
+            continue  # not a name this code gives, or a process of another user: alive
+
+
 def write_sealed_file(path: Path, records: list[bytes], key: bytes, purpose: bytes) -> None:
     """A whole sealed file, written aside and renamed into place (OSError if it cannot be)."""
     spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -221,6 +237,7 @@ class SealedBytecodeCache(jinja2.BytecodeCache):
     def __init__(self, folder: Path, pattern: str, key: bytes):
         self.folder, self.pattern, self.key = folder, pattern, key
         self.refused: list[Path] = []
+        remove_orphans(folder)
 
     def _path(self, bucket: jinja2.bccache.Bucket) -> Path:
         return self.folder / (self.pattern % bucket.key)

@@ -1101,12 +1101,12 @@ def test_pages_drawn_by_worker_processes_are_those_drawn_in_one(parallel_sample:
     assert [name for name in drawn if drawn[name] != alone[name]] == []
 
 
-def _saved_tables(site: SiteDir) -> dict[str, str]:
+def _saved_tables(site: SiteDir, out: Path) -> dict[str, str]:
     """The saved caches' tables, each as the sorted reprs of its entries (the order in which
     a table's entries were written differs: streamed from workers, or at the end)."""
     from factsite.cache import SAVED
 
-    caches = _loaded_caches(site)
+    caches = _loaded_caches(site, out)
 
     def shown(value: object) -> str:
         return repr(sorted((repr(k), repr(v)) for k, v in value.items()) if isinstance(value, dict) else value)
@@ -1127,13 +1127,13 @@ def test_the_cache_written_while_pages_render_equals_one_written_after(parallel_
     monkeypatch.setattr(CacheWriter, "start_early", start_early)
     parallel_sample.build(tmp_path / "out")
     assert len(started) == 1  # the early tables were written from the thread
-    early = _saved_tables(parallel_sample)
+    early = _saved_tables(parallel_sample, tmp_path / "out")
     assert all(early.values())
     shutil.rmtree(cache_dir_for(parallel_sample.config))
     monkeypatch.setattr(CacheWriter, "start_early", lambda writer: None)  # everything at the end
     parallel_sample.build(tmp_path / "out2")
-    assert _saved_tables(parallel_sample) == early
-    assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
+    assert _saved_tables(parallel_sample, tmp_path / "out2") == early
+    assert [p.name for p in cache_dir_for(parallel_sample.config).rglob("*.tmp")] == []
 
 
 def test_render_workers_compile_no_template(parallel_sample: SiteDir, tmp_path: Path, monkeypatch):
@@ -1157,12 +1157,12 @@ def test_render_workers_compile_no_template(parallel_sample: SiteDir, tmp_path: 
     assert {pid for pid, _name in rows} == {str(os.getpid())}
 
 
-def _loaded_caches(site: SiteDir) -> Any:
-    """The caches the site's last build saved (with the options it was built with)."""
+def _loaded_caches(site: SiteDir, out: Path) -> Any:
+    """The caches the site's last build into `out` saved (with the options it was built with)."""
     from factsite.cache import CACHE_FILE, cache_dir_for, load_caches
     from factsite.sealed import read_sealed_file, user_key
 
-    folder = cache_dir_for(site.config)
+    folder = cache_dir_for(site.config, out)
     header = read_sealed_file(folder / CACHE_FILE, user_key(), CACHE_FILE.encode())[0]
     caches, refused = load_caches(folder, header.split(b"\0", 1)[1].decode(), user_key())
     assert refused is None
@@ -1174,14 +1174,14 @@ def test_the_cache_keeps_only_what_the_last_build_used(site: SiteDir, tmp_path: 
     editing for years does not grow it; what the build still uses stays."""
     out = tmp_path / "out"
     site.build(out)
-    before = _loaded_caches(site)
+    before = _loaded_caches(site, out)
     claim, other = site.root / MINIMAL_CLAIM, site.root / OTHER_CLAIM
     old_quote = "We will return to the table in January, and we will not set any conditions."
     claim.write_text(claim.read_text(encoding="utf-8").replace(old_quote, "We will return to the table in January"),
                      encoding="utf-8")
     other.unlink()
     site.build(out)
-    after = _loaded_caches(site)
+    after = _loaded_caches(site, out)
     assert any(wording == old_quote for _source, wording in before.quotes)
     assert all(wording != old_quote for _source, wording in after.quotes)
     assert any(wording == "We will return to the table in January" for _source, wording in after.quotes)
@@ -1214,7 +1214,7 @@ def test_the_saved_cache_holds_what_the_build_kept(parallel_sample: SiteDir, tmp
     parallel_sample.build(tmp_path / "out")
     assert len(kept) == 1 and kept[0].streamed  # results were streamed, not saved whole
     assert {table for table, _key in kept[0].streamed} == {"files", "records", "quotes", "wordings"}
-    saved = _saved_tables(parallel_sample)
+    saved = _saved_tables(parallel_sample, tmp_path / "out")
     in_memory = {name: repr(sorted((repr(k), repr(v)) for k, v in value.items())
                             if isinstance(value, dict) else value)
                  for name in SAVED for value in [getattr(kept[0], name)]}
@@ -1247,7 +1247,7 @@ def test_a_cache_whose_streamed_results_could_not_be_written_is_not_saved(parall
     monkeypatch.setattr(CacheWriter, "stream", stream)
     pages = parallel_sample.build(tmp_path / "out").pages
     assert len(dumped) == 1 and len(streams) == 2  # the checks' results came after the failure
-    folder = cache_dir_for(parallel_sample.config)
+    folder = cache_dir_for(parallel_sample.config, tmp_path / "out")
     assert not (folder / "build.cache").exists()
     assert list(folder.glob("*.tmp")) == []
     monkeypatch.setattr(SealedWriter, "write", real)
@@ -1266,14 +1266,15 @@ def test_a_build_failing_while_the_cache_is_written_keeps_the_last_cache(paralle
     from factsite.cache import cache_dir_for
 
     parallel_sample.build(tmp_path / "out")
-    saved = (cache_dir_for(parallel_sample.config) / "build.cache").read_bytes()
+    folder = cache_dir_for(parallel_sample.config, tmp_path / "out")
+    saved = (folder / "build.cache").read_bytes()
     claim = (parallel_sample.root / "templates" / "claim.html")
     claim.write_text(claim.read_text(encoding="utf-8").replace("{{ claim.quote }}", "{{ claim.nope }}", 1),
                      encoding="utf-8")  # every claim page fails as it is drawn
     with pytest.raises(BuildFailed):
         parallel_sample.build(tmp_path / "out")
-    assert (cache_dir_for(parallel_sample.config) / "build.cache").read_bytes() == saved
-    assert [p.name for p in cache_dir_for(parallel_sample.config).glob("*.tmp")] == []
+    assert (folder / "build.cache").read_bytes() == saved
+    assert [p.name for p in cache_dir_for(parallel_sample.config).rglob("*.tmp")] == []
 
 
 @pytest.mark.skipif(os.name != "posix", reason="process liveness is checked with POSIX signals")
@@ -1284,7 +1285,7 @@ def test_a_killed_builds_temporary_cache_file_is_removed_by_the_next_save(tmp_pa
     from factsite.cache import cache_dir_for
 
     site = stage_sample(tmp_path)
-    folder = cache_dir_for(site.config)
+    folder = cache_dir_for(site.config, tmp_path / "out")
     folder.mkdir(parents=True)
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()  # its pid now names no process

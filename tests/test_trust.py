@@ -241,9 +241,12 @@ def test_the_quote_is_highlighted_after_the_sources_own_fragment(minimal: SiteDi
 
 # --------------------------------------------------------------------------- the cache
 
-def _cache_files(site: SiteDir) -> dict[str, Path]:
-    folder = site.root / ".cache"
-    jinja = sorted((folder / "jinja").iterdir())
+def _cache_files(site: SiteDir, out: Path) -> dict[str, Path]:
+    """The files the build into `out` keeps (its own folder of .cache/; compiled templates are shared)."""
+    from factsite.cache import cache_dir_for
+
+    folder = cache_dir_for(site.config, out)
+    jinja = sorted((site.root / ".cache" / "jinja").iterdir())
     assert jinja, "the build kept no compiled template"
     return {"build.cache": folder / "build.cache", "uptodate.stamp": folder / "uptodate.stamp",
             "jinja": jinja[0]}
@@ -271,9 +274,9 @@ def test_a_flipped_bit_in_a_cache_file_never_reaches_the_output(built, tmp_path:
     import random
 
     site, out, clean = built
-    target = _cache_files(site)[name]
+    target = _cache_files(site, out)[name]
     pristine = target.read_bytes()
-    saved = {p: p.read_bytes() for p in _cache_files(site).values()}
+    saved = {p: p.read_bytes() for p in _cache_files(site, out).values()}
     rng = random.Random(23)
     for flip in range(50):
         for path, data in saved.items():
@@ -283,7 +286,7 @@ def test_a_flipped_bit_in_a_cache_file_never_reaches_the_output(built, tmp_path:
         damaged[bit // 8] ^= 1 << (bit % 8)
         target.write_bytes(bytes(damaged))
         if name != "uptodate.stamp":  # (else the output is found up to date, the rest unread)
-            _cache_files(site)["uptodate.stamp"].unlink()
+            _cache_files(site, out)["uptodate.stamp"].unlink()
         got, problems = _built_output(site, out)
         assert got == clean, f"flip {flip} (bit {bit}) of {name} changed the output"
         if name != "uptodate.stamp":
@@ -327,7 +330,7 @@ def test_code_planted_in_the_cache_does_not_run(built, tmp_path: Path):
 
     site, out, clean = built
     marker = tmp_path / "ran"
-    files = _cache_files(site)
+    files = _cache_files(site, out)
     bucket = files["jinja"].name.rsplit("_", 1)[1].removesuffix(".cache").encode()
     record = read_sealed_file(files["jinja"], user_key(), b"jinja " + bucket)[0]
     assert record.startswith(bucket + b"\0")
@@ -335,7 +338,7 @@ def test_code_planted_in_the_cache_does_not_run(built, tmp_path: Path):
     jinja_attack = _payload_bytecode(genuine, marker)
     def plant(attempt: str) -> None:
         for name in ("build.cache", "uptodate.stamp", "build.pickle", "uptodate.pickle"):
-            path = site.root / ".cache" / name
+            path = _cache_files(site, out)["build.cache"].with_name(name)
             if attempt == "plain":
                 path.write_bytes(_payload_pickle(marker))
             else:
@@ -384,7 +387,7 @@ def test_planted_bytecode_would_run_without_the_seal(tmp_path: Path):
 @pytest.mark.parametrize("name", ["build.cache", "uptodate.stamp", "jinja"])
 def test_a_pipe_in_place_of_a_cache_file_is_passed_over(built, tmp_path: Path, name: str):
     site, out, clean = built
-    target = _cache_files(site)[name]
+    target = _cache_files(site, out)[name]
     target.unlink()
     os.mkfifo(target)
     run = site.run("--output", str(out))  # a process: a hang is a failed test, not a stuck suite
@@ -411,7 +414,7 @@ def test_without_a_place_for_the_key_the_build_keeps_no_cache(built, tmp_path: P
     got, problems = _built_output(site, out)
     assert got == clean
     assert any("the build cache is off" in p for p in problems), problems
-    assert not (site.root / ".cache" / "build.cache").exists()
+    assert list((site.root / ".cache").rglob("build.cache")) == []
 
 
 # --------------------------------------------------------------------------- bounded work
@@ -642,11 +645,11 @@ def test_a_cache_file_claiming_a_huge_record_is_refused_without_reading_it(built
     from factsite.sealed import _MAGIC, _NONCE
 
     site, out, clean = built
-    target = _cache_files(site)["build.cache"]
+    target = _cache_files(site, out)["build.cache"]
     with open(target, "wb") as handle:
         handle.write(_MAGIC + b"\0" * _NONCE + (4 << 30).to_bytes(8, "big") + b"\0" * 32)
         handle.truncate(5 << 30)
-    _cache_files(site)["uptodate.stamp"].unlink()
+    _cache_files(site, out)["uptodate.stamp"].unlink()
     got, problems = _built_output(site, out)
     assert got == clean
     assert any("longer than any the build writes" in p for p in problems), problems
@@ -656,7 +659,7 @@ def test_a_sealed_file_cannot_pass_for_another(built, tmp_path: Path):
     """Each file's seal holds what it is for: a compiled template renamed as the stamp or
     the build cache is refused."""
     site, out, clean = built
-    files = _cache_files(site)
+    files = _cache_files(site, out)
     for name in ("uptodate.stamp", "build.cache"):
         shutil.copy(files["jinja"], files[name])
     got, problems = _built_output(site, out)
@@ -681,7 +684,7 @@ def test_a_stamp_of_other_code_is_not_unpickled(built, monkeypatch):
     monkeypatch.setattr(uptodate, "pickle", counting)
     from factsite.cache import code_version
 
-    folder = site.root / ".cache"
+    folder = _cache_files(site, _out)["build.cache"].parent
     assert uptodate.load_stamp(folder, user_key(), code_version()) is not None and len(calls) == 1
     assert uptodate.load_stamp(folder, user_key(), "another version") is None and len(calls) == 1
 
@@ -693,9 +696,9 @@ def test_temporary_cache_files_of_a_killed_build_are_removed(built, tmp_path: Pa
     site, out, _clean = built
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    folder = site.root / ".cache"
-    left = [folder / f"uptodate.stamp.{dead}.tmp", folder / "jinja" / f"__factsite_x_y.cache.{dead}.tmp",
-            folder / f"build.cache.{dead}.1f.tmp"]
+    folder = _cache_files(site, out)["build.cache"].parent
+    left = [folder / f"uptodate.stamp.{dead}.tmp", folder / f"build.cache.{dead}.1f.tmp",
+            site.root / ".cache" / "jinja" / f"__factsite_x_y.cache.{dead}.tmp"]
     for path in left:
         path.write_bytes(b"half")
     _replace(site.root / OTHER_CLAIM, "end of 2022.", "end of 2022, still.")
@@ -716,3 +719,17 @@ def test_another_version_of_a_library_that_shapes_pages_redraws_them(built, monk
     result = site.build(out)
     assert not result.up_to_date and result.rendered == result.pages
     assert contents(out) == clean
+
+
+def test_a_build_into_another_folder_keeps_the_main_outputs_cache(minimal: SiteDir, tmp_path: Path,
+                                                                   settled_at_once):
+    """One cache per output folder (issue 24): `--output X` used to replace the main
+    output's cache, and the next build of the main output read and drew everything again."""
+    assert minimal.cli("build").code == 0
+    assert "up to date" in minimal.cli("build").out
+    assert minimal.cli("--output", str(tmp_path / "elsewhere")).code == 0
+    again = minimal.cli("build")
+    assert "up to date" in again.out, again.text
+    _replace(minimal.root / OTHER_CLAIM, "end of 2022.", "end of 2022, still.")
+    edited = minimal.cli("build")
+    assert "(1 rendered" in edited.out or "(2 rendered" in edited.out, edited.out
