@@ -147,12 +147,15 @@ def code_version() -> str:
     return h.hexdigest()
 
 
-def cache_dir_for(config_path: Path, output_dir: Path | None = None) -> Path:
+def cache_dir_for(config_path: Path, output_dir: Path | None = None, preview: bool = False) -> Path:
     """`.cache/` beside the config, for builds into the config's output folder; a build
     into another (`--output DIR`) keeps its caches in a folder of their own, named by that
-    folder's path, so that it does not replace the main output's. (Compiled templates are
-    shared: `.cache/jinja/`.)"""
+    folder's path, so that it does not replace the main output's, and so does `check`'s
+    look at the site with its drafts (`preview`). (Compiled templates are shared:
+    `.cache/jinja/`.)"""
     base = config_path.parent / ".cache"
+    if preview:
+        return base / "drafts"
     if output_dir is None:
         return base
     return base / "outputs" / digest(os.path.abspath(output_dir).encode())[:16]

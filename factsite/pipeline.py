@@ -621,7 +621,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
           preview: bool = False, write: bool = True, use_cache: bool = True) -> BuildResult:
     """The whole build, as the CLI runs it. Raises BuildFailed (with every problem) on any error."""
     started = time.perf_counter()
-    cache_folder = cache_dir_for(config_path, output_dir)
+    cache_folder = cache_dir_for(config_path, output_dir, preview)
     code = code_version()
     cache_key = repr((code, preview, base_url, str(output_dir)))
     notes = Problems()  # about the cache, given with the build's own problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import json
 import re
 from pathlib import Path
 
@@ -150,10 +151,12 @@ def test_new_entries_have_every_field_and_pass_check(tmp_path: Path):
         for name, field in fields.items():
             if field.required:
                 assert name in data, f"{kind}: required field {name} is commented out"
-    # a draft is still checked field by field: the new files must not add problems
+    # drafts are checked as fully as published entries (issue 26): the new claim's quote is
+    # a placeholder that is in no source, and nothing else in the new files is a problem
     check = site.cli("check", "--config", "site_config.yaml", "--format", "json")
-    assert check.code == 0, check.out
-    assert check.out.strip() == "[]"
+    problems = json.loads(check.out)
+    assert check.code == 1 and problems, check.out
+    assert {p["path"] for p in problems} == {"content/claims/some-title.md"}, check.out
 
 
 def test_new_refuses_to_overwrite(tmp_path: Path):
@@ -173,3 +176,40 @@ def test_new_with_a_title_without_letters_is_refused(tmp_path: Path):
     assert run.code == 1
     assert "cannot make a file name" in run.err
     assert files_under(site.content) == before
+
+
+def _draft_of(site, old: str, new: str) -> None:
+    """A new draft claim, a copy of the minimal site's second claim with one change."""
+    claim = site.root / "content" / "claims" / "agreement-not-implemented.md"
+    text = claim.read_text(encoding="utf-8").replace("verdict: accurate", "verdict: accurate\ndraft: true")
+    assert old in text
+    (site.root / "content" / "claims" / "draft-claim.md").write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("still not been implemented", "still not been respected", "the wording is not in content/sources/"),
+    ("speaker: ana-markovic", "speaker: nobody-at-all", "unknown speaker"),
+    ("verdict: accurate", "verdict: mostly-true", "is not a verdict of this site's scale"),
+])
+def test_check_finds_mistakes_in_drafts(tmp_path: Path, old: str, new: str, message: str):
+    """A draft is what an editor is working on: `check` said "All good" while the preview
+    showed the error (issue 26)."""
+    site = stage("sites", "minimal", tmp_path)
+    _draft_of(site, old, new)
+    run = site.cli("check")
+    assert run.code == 1, run.text
+    assert "content/claims/draft-claim.md:" in run.text and message in run.text, run.text
+
+
+def test_check_counts_the_drafts_it_checked(tmp_path: Path):
+    site = stage("sites", "minimal", tmp_path)
+    _draft_of(site, "still not been implemented", "still not been implemented")
+    run = site.cli("check")
+    assert run.code == 0, run.text
+    assert run.out.startswith("All good: 3 claims (1 draft), 1 speakers, 1 events, 1 sources checked; "
+                              "3 quotations verified."), run.out
+    # and a published claim that names a draft is still the error the build reports
+    claim = site.root / "content" / "speakers" / "ana-markovic.md"
+    claim.write_text(claim.read_text(encoding="utf-8").replace('aliases:', 'draft: true\naliases:'), encoding="utf-8")
+    run = site.cli("check")
+    assert run.code == 1 and "is a draft and is not published" in run.text, run.text
