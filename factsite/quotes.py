@@ -124,6 +124,21 @@ class Missing:
     differences: list[str]  # human-readable, word by word
 
 
+_DOUBLE_MARKS = "\"“”„‟«»"
+_SINGLE_MARKS = "'‘’‚‛‹›"
+
+
+def without_outer_marks(text: str) -> str:
+    """A quotation pasted with its own quotation marks around it ("“…”"): the marks are
+    not the speaker's words, and pages put their own around it (it showed ““…””). Marks
+    are taken off only when none of their kind stands inside (`"A" and "B"` keeps them)."""
+    if len(text) > 2:
+        for marks in (_DOUBLE_MARKS, _SINGLE_MARKS):
+            if text[0] in marks and text[-1] in marks and not any(ch in marks for ch in text[1:-1]):
+                return text[1:-1].strip()
+    return text
+
+
 _VOTES = 200_000  # word positions looked at to find where a missing wording was meant to be
 _COMPARED = 25 * 64 * 64  # the places compared with it: 25 for a wording of 64 words or fewer
 

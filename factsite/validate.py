@@ -19,7 +19,7 @@ from .loading import RawEntry, checked_fields
 from .model import Appearance, Claim, Entry, Event, Page, Site, Source, Speaker, Tag
 from .cache import PRUNED, Caches, record_key
 from .parallel import started
-from .quotes import QuoteResult, compare_wordings
+from .quotes import QuoteResult, compare_wordings, without_outer_marks
 from .urls import slug_problem
 
 # Top-level folders the generator itself writes; a page may not take their names.
@@ -200,11 +200,24 @@ class ClaimLinker:
         (each reported)."""
         return self.verify(self.link(e, v, report), report)
 
+    def _unread_verdict(self, e: RawEntry, report: Report) -> None:
+        """A verdict YAML did not read as text (`verdict: false`, `verdict: 2`) was reported
+        as such by the field check; if it would not be a verdict of the scale once quoted
+        either, say so now, so that the editor does not learn it in a second round."""
+        raw = e.doc.values().get("verdict")
+        if raw is None or isinstance(raw, str):
+            return
+        shown = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        ids = [x.id for x in self.config.verdicts]
+        if shown not in ids:
+            report(("verdict",), f"`{shown}` is not a verdict of this site's scale either",
+                   f"use one of: {', '.join(ids)}")
+
     def link(self, e: RawEntry, v: dict[str, Any], report: Report) -> "_Linked":
         """The claim linked to its speaker, event, sources and tags; its quotations are
         checked by `verify`."""
         config, indexes, caches, tags = self.config, self.indexes, self.caches, self.tags
-        claim = Claim(**common(e, v), quote=v["quote"] or "", said=v["said"] or Claim.said,
+        claim = Claim(**common(e, v), quote=without_outer_marks(v["quote"] or ""), said=v["said"] or Claim.said,
                       summary=v["summary"], reviewed=v["reviewed"] or Claim.reviewed, updated=v["updated"])
         ok = all(v[name] is not None for name in ("quote", "said", "reviewed"))
         for field_name, index in (("speaker", indexes["speakers"]), ("event", indexes["events"])):
@@ -215,7 +228,9 @@ class ClaimLinker:
                 report((field_name,), f"unknown {field_name} `{v[field_name]}`", hint)
                 ok = False
             setattr(claim, field_name, target)
-        if v["verdict"] is not None:
+        if v["verdict"] is None:
+            self._unread_verdict(e, report)
+        else:
             claim.verdict = config.verdict(v["verdict"])
             if claim.verdict is None:
                 ids = [x.id for x in config.verdicts]

@@ -497,3 +497,46 @@ def test_no_plan_is_made_for_a_site_with_errors_before_its_quotations(tmp_path: 
     called = []
     build_site(config, load_content(config.content_dir, problems), problems, meanwhile=called.append)
     assert problems.errors and called == []
+
+
+def test_a_verdict_yaml_reads_as_false_gets_both_answers_at_once(tmp_path: Path):
+    """`verdict: false` is a YAML boolean; once quoted, it is still not on the scale. Both
+    are said in one run (issue 26: it took two)."""
+    from conftest import stage
+
+    site = stage("sites", "minimal", tmp_path)
+    claim = site.root / "content" / "claims" / "agreement-not-implemented.md"
+    claim.write_text(claim.read_text(encoding="utf-8").replace("verdict: accurate", "verdict: false"),
+                     encoding="utf-8")
+    run = site.cli("check")
+    assert run.code == 1
+    assert "claims/agreement-not-implemented.md:6:" in run.text
+    assert "expected text, found a yes/no value (false)" in run.text
+    assert "`false` is not a verdict of this site's scale either" in run.text
+    assert "use one of: accurate, misleading, opinion" in run.text
+
+
+@pytest.mark.parametrize("pasted", ['"“{}”"', "'“{}”'", '"«{}»"', "'\"{}\"'"])
+def test_quotation_marks_pasted_around_a_quote_are_not_shown_twice(tmp_path: Path, pasted: str):
+    from bs4 import BeautifulSoup
+
+    from conftest import stage
+
+    site = stage("sites", "minimal", tmp_path)
+    claim = site.root / "content" / "claims" / "agreement-not-implemented.md"
+    words = "The agreement from 2013 has still not been implemented"
+    claim.write_text(claim.read_text(encoding="utf-8").replace(f'quote: "{words}"', "quote: " + pasted.format(words)),
+                     encoding="utf-8")
+    assert site.cli("--output", str(tmp_path / "out")).code == 0
+    page = BeautifulSoup((tmp_path / "out" / "claims" / "agreement-not-implemented" / "index.html")
+                         .read_text(encoding="utf-8"), "html.parser")
+    assert page.select_one("h1.claim-quote").get_text() == f"“{words}”"
+
+
+def test_marks_inside_a_quote_keep_the_outer_ones():
+    from factsite.quotes import without_outer_marks
+
+    assert without_outer_marks('"Kosovo" and "Metohija"') == '"Kosovo" and "Metohija"'
+    assert without_outer_marks("“Kosovo is Serbia”") == "Kosovo is Serbia"
+    assert without_outer_marks("‘Serbia’s friend’") == "‘Serbia’s friend’"
+    assert without_outer_marks('"') == '"'
