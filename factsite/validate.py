@@ -28,15 +28,30 @@ RESERVED_PAGE_SLUGS = {"claims", "speakers", "events", "sources", "tags", "verdi
 
 
 class _Index:
-    """Entries of one kind by slug, resolving references written as slug or as name."""
+    """Entries of one kind by slug, resolving references written as slug, as name or as
+    one of the entry's aliases (`speaker: Vucic` for vucic.md or aleksandar-vucic.md)."""
 
     def __init__(self, kind: str, entries: dict[str, Entry], drafts: set[str], slug: Callable[[str], str]):
         self.kind, self.entries, self.drafts, self.slug = kind, entries, drafts, slug
+        self._names: dict[str, Entry] | None = None  # made when a reference is not a slug
+
+    def _by_name(self) -> dict[str, Entry]:
+        """Entries by the slugs of their names and aliases (a file's own slug comes first)."""
+        if self._names is None:
+            self._names = {}
+            for entry in self.entries.values():
+                for text in (getattr(entry, "name", None), *getattr(entry, "aliases", ())):
+                    if text:
+                        self._names.setdefault(self.slug(text), entry)
+        return self._names
 
     def resolve(self, value: str) -> tuple[Any, str]:
         slug = self.slug(value)
         if slug in self.entries:
             return self.entries[slug], ""
+        named = self._by_name().get(slug)
+        if named is not None:
+            return named, ""
         if slug in self.drafts:
             return None, f"`{value}` is a draft and is not published; publish it or remove the reference"
         close = difflib.get_close_matches(slug, list(self.entries), n=1, cutoff=0.6)

@@ -540,3 +540,27 @@ def test_marks_inside_a_quote_keep_the_outer_ones():
     assert without_outer_marks("“Kosovo is Serbia”") == "Kosovo is Serbia"
     assert without_outer_marks("‘Serbia’s friend’") == "‘Serbia’s friend’"
     assert without_outer_marks('"') == '"'
+
+
+@pytest.mark.parametrize("reference", ["A. Marković", "Ана Марковић", "Ana Marković"])
+def test_a_reference_may_be_a_speakers_name_or_alias(tmp_path: Path, reference: str):
+    """`speaker: Vucic` was "unknown speaker" with the advice to create a second file for
+    the same person (issue 26); a name or an alias in any script names the entry."""
+    from bs4 import BeautifulSoup
+
+    from conftest import stage
+
+    site = stage("sites", "minimal", tmp_path)
+    speakers = site.root / "content" / "speakers"
+    (speakers / "ana-markovic.md").rename(speakers / "markovic.md")  # the name is no longer the file's
+    text = (speakers / "markovic.md").read_text(encoding="utf-8")
+    (speakers / "markovic.md").write_text(text.replace('aliases: ["Ana Markovic"]',
+                                                        'aliases: ["A. Marković", "Ана Марковић"]'), encoding="utf-8")
+    for claim in (site.root / "content" / "claims").glob("*.md"):
+        claim.write_text(claim.read_text(encoding="utf-8").replace("speaker: ana-markovic", f'speaker: "{reference}"'),
+                         encoding="utf-8")
+    run = site.cli("--output", str(tmp_path / "out"))
+    assert run.code == 0, run.text
+    page = BeautifulSoup((tmp_path / "out" / "claims" / "agreement-not-implemented" / "index.html")
+                         .read_text(encoding="utf-8"), "html.parser")
+    assert any(a["href"] == "/speakers/markovic/" for a in page.find_all("a", href=True))
