@@ -289,7 +289,7 @@ def parse_yaml(text: str, line_offset: int = 0,
         lines = text.split("\n")
         source_line = lines[mark.line] if mark and mark.line < len(lines) else ""
         hint = ("YAML does not allow tabs for indentation; use spaces" if "\t" in source_line
-                else _yaml_hint(problem))
+                else _indent_hint(problem, source_line, col) or _yaml_hint(problem))
         errors.append(YamlError(line, col, f"YAML syntax error: {problem}", hint))
         return None, errors
     except yaml.YAMLError as exc:
@@ -297,6 +297,30 @@ def parse_yaml(text: str, line_offset: int = 0,
         return None, errors
     finally:
         loader.dispose()
+
+
+_FIELD_START = re.compile(r"( *)(- +)?([A-Za-z_][\w-]*) *:(?: |$)")
+
+
+def _indent_hint(problem: str, line: str, column: int) -> str | None:
+    """The hint when the line in error is a field (`name: value`) indented unlike the
+    fields it belongs with: YAML then reads it as part of the value above, and its colon
+    as one inside that value, which the generic hints took for a value to quote."""
+    field = _FIELD_START.match(line)
+    if field is None:
+        return None
+    indent, name = len(field[1]), field[3]
+    colon = field.end(3) + 1  # its 1-based column, where PyYAML marks "mapping values"
+    misplaced = (("mapping values are not allowed" in problem and column in (colon, colon + 1))
+                 or "expected '-' indicator" in problem or "expected <document start>" in problem)
+    if misplaced and indent == 0 and "expected <document start>" in problem:
+        return ("the fields above this one start with spaces: top-level fields start at the "
+                "beginning of their lines, all in the same column")
+    if not misplaced or (indent == 0 and field[2] is None):
+        return None
+    return (f"`{name}:` starts {indent} space{'s' if indent != 1 else ''} in, so YAML reads it as part of "
+            "the line above: start it in the same column as the fields it goes with (a top-level field "
+            "at the start of the line, a field of a `- ` item under that item's first field)")
 
 
 def _yaml_hint(problem: str) -> str:

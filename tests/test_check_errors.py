@@ -564,3 +564,27 @@ def test_a_reference_may_be_a_speakers_name_or_alias(tmp_path: Path, reference: 
     page = BeautifulSoup((tmp_path / "out" / "claims" / "agreement-not-implemented" / "index.html")
                          .read_text(encoding="utf-8"), "html.parser")
     assert any(a["href"] == "/speakers/markovic/" for a in page.find_all("a", href=True))
+
+
+@pytest.mark.parametrize("header, line, hint", [
+    ('quote: People know it\n speaker: ana-markovic', 3, "`speaker:` starts 1 space in"),
+    ('appearances:\n  - source: example\n     wording: "w"', 4, "`wording:` starts 5 spaces in"),
+    ('appearances:\n  - source: example\n   wording: "w"', 4, "`wording:` starts 3 spaces in"),
+    (' quote: "x"\nspeaker: a', 3, "the fields above this one start with spaces"),
+    ('summary: Serbia: the talks', 2, 'a value contains ": " — put the whole value in double quotes'),
+])
+def test_yaml_hints_point_at_the_indentation_when_that_is_the_mistake(tmp_path: Path, header: str,
+                                                                      line: int, hint: str):
+    """A badly indented field was advised to quote its value (issue 26); a value with ": "
+    in it still is."""
+    from conftest import stage
+
+    site = stage("sites", "minimal", tmp_path)
+    path = site.root / "content" / "claims" / "broken.md"
+    path.write_text(f"---\n{header}\n---\n\nBody.\n", encoding="utf-8")
+    run = site.cli("check")
+    assert run.code == 1
+    assert f"content/claims/broken.md:{line}:" in run.text, run.text
+    assert hint in run.text, run.text
+    if "starts" in hint:
+        assert "double quotes" not in run.text.split("broken.md", 1)[1].split("\n\n")[0]
