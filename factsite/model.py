@@ -179,6 +179,12 @@ class Claim(Entry):
         words = self.quote.split()
         return self.quote if len(words) <= 14 else " ".join(words[:14]) + " …"
 
+    @property
+    def reported(self) -> bool:
+        """Did every source report the words in indirect speech? Then they are the sources'
+        words for what was said, and pages do not put them in quotation marks."""
+        return bool(self.appearances) and all(a.indirect for a in self.appearances)
+
 
 @dataclass(eq=False)
 class Page(Entry):

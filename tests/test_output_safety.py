@@ -1269,7 +1269,9 @@ def test_a_build_failing_while_the_cache_is_written_keeps_the_last_cache(paralle
     folder = cache_dir_for(parallel_sample.config, tmp_path / "out")
     saved = (folder / "build.cache").read_bytes()
     claim = (parallel_sample.root / "templates" / "claim.html")
-    claim.write_text(claim.read_text(encoding="utf-8").replace("{{ claim.quote }}", "{{ claim.nope }}", 1),
+    text = claim.read_text(encoding="utf-8")
+    assert "{{ claim.said|time_tag }}" in text
+    claim.write_text(text.replace("{{ claim.said|time_tag }}", "{{ claim.nope }}", 1),
                      encoding="utf-8")  # every claim page fails as it is drawn
     with pytest.raises(BuildFailed):
         parallel_sample.build(tmp_path / "out")

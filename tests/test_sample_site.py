@@ -278,3 +278,25 @@ def test_the_preview_marks_draft_cards_and_only_those(tmp_path):
         badged = {urlsplit(card.find("a")["href"]).path for card in cards if card.select(".draft-badge")}
         assert badged == {f"{base}{kind}/{slug}/"}, kind
         assert len(cards) > 1, kind  # published cards were there to be left unmarked
+
+
+def test_words_reported_in_indirect_speech_are_not_shown_as_a_quotation(sample, content):
+    """A claim every source reported in indirect speech is the sources' account of what
+    was said: its headline, card and feed entry mark it as reported speech and put no
+    quotation marks around it (issue 26: it was shown as a direct quote)."""
+    reported = {slug for slug, c in content["claims"].items()
+                if all(a.get("indirect") for a in c.data["appearances"])}
+    assert reported and reported != set(content["claims"])  # the sample has both kinds
+    feed = sample.out.file(sample.out.base + "feed.xml").read_text(encoding="utf-8")
+    for slug, claim in content["claims"].items():
+        soup = sample.out.soup(claim_url(sample.out.base, slug))
+        heading = soup.select_one("h1.claim-quote")
+        words = " ".join(str(claim.data["quote"]).split())
+        if slug in reported:
+            assert heading.select_one(".reported-label").get_text() == "Reported speech:"
+            assert "“" not in heading.get_text() and words in " ".join(heading.get_text().split())
+            assert "(reported speech)" in soup.title.get_text()
+        else:
+            assert heading.select_one(".reported-label") is None
+            assert heading.get_text().startswith("“") and heading.get_text().endswith("”")
+    assert feed.count("(reported speech)</title>") == len(reported)
