@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     _common(n)
     n.add_argument("kind", choices=["claim", "speaker", "event", "source", "page"])
     n.add_argument("title", help="title or name; the file name (slug) derives from it")
+    for ref in ("speaker", "event", "source"):
+        n.add_argument(f"--{ref}", help=f"the {ref} a new claim names (its file name without .md)")
 
     s = sub.add_parser("serve", help="live preview on http://127.0.0.1:8000/")
     _common(s)
@@ -126,7 +128,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     from .scaffold import create_entry
 
     problems = Problems()
-    path = create_entry(args.config, args.kind, args.title, problems)
+    path = create_entry(args.config, args.kind, args.title, problems,
+                        refs={"speaker": args.speaker, "event": args.event, "source": args.source})
     _print_problems(problems)
     if path is None:
         return 1

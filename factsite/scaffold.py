@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 from pathlib import Path
 
@@ -21,16 +22,24 @@ def _yaml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# dates of the editor's own doing, which are today's when an entry is made; any other
+# required value is left as an empty placeholder that `check` refuses until it is filled
+# (a plausible example, a real outlet or speaker, was published wrong when forgotten)
+_TODAY = {"reviewed", "retrieved"}
+_FILL_IN = "FILL IN: "
+
+
 def _line(name: str, field: Field, value: object, indent: str = "",
           refs: dict[str, str] | None = None) -> list[str]:
-    comment = f"  # {'required' if field.required else 'optional'}: {field.doc}"
+    need = _FILL_IN if field.required and value == "" and field.type != "records" else ""
+    comment = f"  # {need}{'required' if field.required else 'optional'}: {field.doc}"
     if field.type == "records":
         assert field.fields is not None
         lines = [f"{indent}{name}:{comment}"]
         first = True
         for sub_name, sub in field.fields.items():
             prefix = indent + ("  - " if first else "    ")
-            sub_value = (refs or {}).get(sub_name, sub.example) if sub.required else None
+            sub_value = (refs or {}).get(sub_name, "") if sub.required else None
             lines += _line(sub_name, sub, sub_value, prefix)
             first = False
         return lines
@@ -40,13 +49,14 @@ def _line(name: str, field: Field, value: object, indent: str = "",
         return [f"{indent}{name}: false{comment}"]
     if value is None:
         return [f"{indent}# {name}:{comment}"]
-    if field.type == "date":
+    if field.type == "date" and value:
         return [f"{indent}{name}: {value}{comment}"]
     return [f"{indent}{name}: {_yaml_string(str(value))}{comment}"]
 
 
 def entry_text(kind: str, title: str, today: dt.date, refs: dict[str, str] | None = None) -> str:
-    """The new file's text; `refs` names existing entries to point references at."""
+    """The new file's text. `refs` names existing entries that references point at; every
+    other required value but the title is an empty placeholder marked FILL IN."""
     folder = _FOLDERS[kind]
     refs = refs or {}
     lines = ["---"]
@@ -54,10 +64,10 @@ def entry_text(kind: str, title: str, today: dt.date, refs: dict[str, str] | Non
         if name == "draft":
             lines.append("draft: true  # optional: shown in the preview only; remove to publish")
             continue
-        value: object = field.example if field.required else None
-        if name == _TITLE_FIELD[folder]:
+        value: object = "" if field.required else None
+        if name == _TITLE_FIELD[folder] and folder != "claims":  # (a claim's title is not its quote)
             value = title
-        elif field.type == "date" and field.required:
+        elif name in _TODAY:
             value = today.isoformat()
         elif name in refs:
             value = refs[name]
@@ -73,7 +83,9 @@ def entry_text(kind: str, title: str, today: dt.date, refs: dict[str, str] | Non
 
 
 def create_entry(config_path: Path, kind: str, title: str, problems: Problems,
-                 today: dt.date | None = None) -> Path | None:
+                 today: dt.date | None = None, refs: dict[str, str] | None = None) -> Path | None:
+    """The new entry's file, or None (with problems). `refs`: field -> an existing entry's
+    file name (`--speaker`, `--event`, `--source`), checked to exist."""
     config = load_config(config_path, problems)
     if config is None:
         return None
@@ -86,12 +98,18 @@ def create_entry(config_path: Path, kind: str, title: str, problems: Problems,
     folder = config.content_dir / _FOLDERS[kind]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{slug}.md"
-    refs = {}
-    for field_name, ref_folder in (("speaker", "speakers"), ("source", "sources")):
-        existing = sorted((config.content_dir / ref_folder).glob("*.md"))
-        if existing:
-            refs[field_name] = slugify(existing[0].stem)
-    text = entry_text(kind, title, today or dt.date.today(), refs)
+    refs = {name: value for name, value in (refs or {}).items() if value}
+    for field_name, value in refs.items():
+        ref_folder = config.content_dir / f"{field_name}s"
+        names = sorted(slugify(p.stem) for p in ref_folder.glob("*.md"))
+        if slugify(value) not in names:
+            close = difflib.get_close_matches(slugify(value), names, n=1, cutoff=0.6)
+            problems.error(Location(f"--{field_name}"), f"there is no {field_name} `{value}` in "
+                           f"{ref_folder.name}/", f"did you mean `{close[0]}`?" if close else
+                           f"give the file name (without .md) of one of content/{ref_folder.name}/")
+    if problems.errors:
+        return None
+    text = entry_text(kind, title, today or dt.date.today(), {k: slugify(v) for k, v in refs.items()})
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:

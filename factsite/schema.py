@@ -206,7 +206,8 @@ def _convert_text(field: Field, value: Any, path: tuple[Any, ...], report: Repor
         report(path, bad[1], bad[2])
         return None
     if not text:
-        report(path, "this field is empty", "write a value or remove the field if it is optional")
+        report(path, "this field is empty", "write its value (a new entry's comment beside it says what "
+               "goes there)" if field.required else "write a value, or remove the line")
         return None
     if field.max_chars is not None and len(text) > field.max_chars:
         report(path, f"this is {len(text):,} characters long, more than the {field.max_chars:,} "
@@ -236,6 +237,9 @@ def _convert(field: Field, value: Any, path: tuple[Any, ...], report: Report) ->
         return _convert_text(field, value, path, report)
     if kind == "date":
         if isinstance(value, str):
+            if not value.strip():
+                report(path, "this field is empty", "write the date as YYYY-MM-DD, e.g. 2022-12-21")
+                return None
             try:
                 return dt.date.fromisoformat(value.strip())
             except ValueError:

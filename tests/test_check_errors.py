@@ -118,7 +118,7 @@ def _duplicate_slug(s):
 
 def _empty_quote(s):
     return [Expect(*at(s, "content/claims/empty.md", 'quote: ""'), "this field is empty",
-                   "write a value or remove the field if it is optional")]
+                   "write its value (a new entry's comment beside it says what goes there)")]
 
 
 def _no_appearances(s):

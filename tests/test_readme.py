@@ -31,5 +31,5 @@ def test_readme_has_exactly_the_two_setup_commands():
 
 def test_readme_is_a_users_document_under_15_kb():
     """History and benchmark diaries belong in bench/README.md, module maps in CONTRIBUTING.md."""
-    assert len(README.encode("utf-8")) < 15 * 1024
+    assert len(README.encode("utf-8")) < 15_000
     assert "bench/README.md" in README and "CONTRIBUTING.md" in README
