@@ -23,6 +23,9 @@ from .quotes import QuoteResult, compare_wordings, without_outer_marks
 from .urls import slug_problem
 
 # Top-level folders the generator itself writes; a page may not take their names.
+# how a published build says that a draft has problems (which `check` itself lists)
+DRAFT_WAITS = "this draft has"
+
 RESERVED_PAGE_SLUGS = {"claims", "speakers", "events", "sources", "tags", "verdicts", "search",
                        "static"}
 
@@ -351,7 +354,14 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
     first_path: dict[tuple[str, str], str] = {}
     for entry in raw:
         values, field_problems = check_fields(entry, caches)
-        problems.items.extend(field_problems)
+        if values.get("draft") and not preview and any(p.severity == "error" for p in field_problems):
+            # a draft is not published: what is left to fill in must not stop the build
+            # (the preview and `check` show it, line by line)
+            errors = sum(p.severity == "error" for p in field_problems)
+            problems.warning(Location(entry.shown, 1), f"{DRAFT_WAITS} {errors} problem{'s' if errors > 1 else ''} "
+                             "and is not published", "see them with `python build.py check` or in the preview")
+        else:
+            problems.items.extend(field_problems)
         why = slug_problem(entry.slug)
         if why:
             problems.error(Location(entry.shown, 1), f"this file name cannot make a web address: {why}",

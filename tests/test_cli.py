@@ -239,3 +239,15 @@ def test_check_counts_the_drafts_it_checked(tmp_path: Path):
     claim.write_text(claim.read_text(encoding="utf-8").replace('aliases:', 'draft: true\naliases:'), encoding="utf-8")
     run = site.cli("check")
     assert run.code == 1 and "is a draft and is not published" in run.text, run.text
+
+
+def test_a_new_drafts_placeholders_do_not_stop_the_build(tmp_path: Path):
+    """What is left to fill in a draft is for `check` and the preview; the published build
+    goes on, and says the draft has problems."""
+    site = stage("sites", "minimal", tmp_path)
+    assert site.cli("new", "claim", "Half written").code == 0
+    run = site.cli("build", "--output", str(tmp_path / "out"))
+    assert run.code == 0, run.text
+    assert "content/claims/half-written.md:1: warning: this draft has 5 problems and is not published" in run.err
+    assert not (tmp_path / "out" / "claims" / "half-written").exists()
+    assert site.cli("check").code == 1
