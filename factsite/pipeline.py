@@ -655,7 +655,7 @@ def build(config_path: Path, *, output_dir: Path | None = None, base_url: str | 
     try:
         try:
             result = _build_and_commit(builder, config_path, write, cache_folder, inputs, finishing,
-                                       cache_has_space=_opened(writer))
+                                       cache=writer)
         except _OutOfSpace:
             # the cache being written took space the site needed: the build again without it
             assert writer is not None
@@ -739,17 +739,12 @@ _NOT_SAVED_HINT = ("the site was built; free some disk space so that the next bu
                    "cache (without it a build reads and draws everything again)")
 
 
-def _opened(writer: CacheWriter | None) -> Callable[[], bool] | None:
-    """Whether `writer` has begun taking disk space, asked when the disk is found full."""
-    return (lambda: writer.opened) if writer is not None else None
-
-
 def _write_failure(exc: OSError | OutputError, where: Path, problems: Problems,
-                   cache_has_space: Callable[[], bool] | None) -> Exception:
+                   cache: CacheWriter | None) -> Exception:
     """What to raise for an output that could not be written: _OutOfSpace (see
     `_build_and_commit`), or BuildFailed with the problem added to `problems`."""
     full = isinstance(exc, OSError) and exc.errno in _FULL
-    if full and cache_has_space is not None and cache_has_space():
+    if full and cache is not None and cache.opened:
         return _OutOfSpace()
     hint = "the disk is full: free some space, then build again" if full else \
         "check the output folder's permissions and free space"
@@ -760,11 +755,11 @@ def _write_failure(exc: OSError | OutputError, where: Path, problems: Problems,
 
 def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_folder: Path,
                       inputs: str | None, finishing: list[Callable[[], list[str]]],
-                      cache_has_space: Callable[[], bool] | None = None) -> BuildResult:
+                      cache: CacheWriter | None = None) -> BuildResult:
     """The build into a staging folder (with `write`), committed as the output; what the
     commit leaves to finish (the last output's removal) goes on `finishing`. When the disk
-    fills up and `cache_has_space()` says a cache being written holds some of it, this
-    raises _OutOfSpace (the caller frees that space and builds again) instead of failing."""
+    fills up while `cache` (being written) holds some of it, this raises _OutOfSpace (the
+    caller frees that space and builds again) instead of failing."""
     with ExitStack() as stack:
         opened: list[Staging] = []
 
@@ -789,7 +784,7 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
             result = builder.build(staging_for=staging_for if write else None)
         except (OutputError, OSError) as exc:
             where = config_path if not opened else opened[0].out_dir
-            raise _write_failure(exc, where, Problems(), cache_has_space) from None
+            raise _write_failure(exc, where, Problems(), cache) from None
         if opened:
             try:
                 # (the manifest's 21,000 entries would set off full collections over the
@@ -798,7 +793,7 @@ def _build_and_commit(builder: Builder, config_path: Path, write: bool, cache_fo
                     result.stats = opened[0].commit()
                 finishing.append(opened[0].wait)
             except (OutputError, OSError) as exc:
-                raise _write_failure(exc, opened[0].out_dir, result.problems, cache_has_space) from None
+                raise _write_failure(exc, opened[0].out_dir, result.problems, cache) from None
             # still holding the output folder's lock, so no other build's files get stamped
             stamps = opened[0].stamps
             if inputs is not None and stamps is not None and result.stats is not None \

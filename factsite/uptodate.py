@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import digest
-from .loading import Listed
+from .loading import Listed, file_stamp
 from .sealed import Unsealed, read_sealed_file, write_sealed_file
 
 STAMP_FILE = "uptodate.stamp"
@@ -75,9 +75,8 @@ def _tree(folder: str, into: list[str], visited: set[str], listings: dict[str, l
         except OSError:
             info = item.stat(follow_symlinks=False)
             listed.append(Listed.of(item, None, listed_at))
-        # ctime too: a tool that restores mtimes (cp -p, rsync -t) cannot restore it
-        into.append(f"{item.path}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0"
-                    f"{info.st_ctime_ns}\0{info.st_ino}")
+        # the loader's own stamp (ctime too: a tool that restores mtimes cannot restore it)
+        into.append(f"{item.path}\0{info.st_mode}\0{file_stamp(info)}")
         try:
             folder_or_link_to_one = item.is_dir()
         except OSError:  # a loop of links (ELOOP): its stamp is in, the loader reports it

@@ -226,10 +226,15 @@ class ClaimLinker:
         if raw is None or isinstance(raw, str):
             return
         shown = str(raw).lower() if isinstance(raw, bool) else str(raw)
-        ids = [x.id for x in self.config.verdicts]
-        if shown not in ids:
+        if self.config.verdict(shown) is None:
             report(("verdict",), f"`{shown}` is not a verdict of this site's scale either",
-                   f"use one of: {', '.join(ids)}")
+                   self._off_scale_hint(shown))
+
+    def _off_scale_hint(self, value: str) -> str:
+        """What to write instead of a verdict that is not on the scale."""
+        ids = [x.id for x in self.config.verdicts]
+        close = difflib.get_close_matches(value, ids, n=1, cutoff=0.5)
+        return f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(ids)}"
 
     def link(self, e: RawEntry, v: dict[str, Any], report: Report) -> "_Linked":
         """The claim linked to its speaker, event, sources and tags; its quotations are
@@ -251,10 +256,8 @@ class ClaimLinker:
         else:
             claim.verdict = config.verdict(v["verdict"])
             if claim.verdict is None:
-                ids = [x.id for x in config.verdicts]
-                close = difflib.get_close_matches(v["verdict"], ids, n=1, cutoff=0.5)
                 report(("verdict",), f"`{v['verdict']}` is not a verdict of this site's scale",
-                       f"did you mean `{close[0]}`?" if close else f"use one of: {', '.join(ids)}")
+                       self._off_scale_hint(v["verdict"]))
         ok = ok and claim.verdict is not None and claim.speaker is not None
         linked = _Linked(claim, ok)
         for i, item in enumerate(v["appearances"] or []):
@@ -354,10 +357,10 @@ def build_site(config: SiteConfig, raw: list[RawEntry], problems: Problems,
     first_path: dict[tuple[str, str], str] = {}
     for entry in raw:
         values, field_problems = check_fields(entry, caches)
-        if values.get("draft") and not preview and any(p.severity == "error" for p in field_problems):
+        errors = sum(p.severity == "error" for p in field_problems)
+        if values.get("draft") and not preview and errors:
             # a draft is not published: what is left to fill in must not stop the build
             # (the preview and `check` show it, line by line)
-            errors = sum(p.severity == "error" for p in field_problems)
             problems.warning(Location(entry.shown, 1), f"{DRAFT_WAITS} {errors} problem{'s' if errors > 1 else ''} "
                              "and is not published", "see them with `python build.py check` or in the preview")
         else:
