@@ -42,7 +42,8 @@ class Caches:
     # (source digest, wording) -> QuoteResult
     quotes: dict[tuple[str, str], Any] = field(default_factory=dict)
     # output path -> (page fingerprint, digest of the bytes written)
-    pages: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # output file -> (fingerprint, digest of its bytes, what its drawing read: reads.py)
+    pages: dict[str, tuple[Any, str, frozenset[str]]] = field(default_factory=dict)
     # text -> slug (python-slugify is slow, and the same names recur thousands of times)
     slugs: dict[str, str] = field(default_factory=dict)
     # (wording, wording) -> both as segments with differences marked

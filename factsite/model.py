@@ -9,11 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .config import SiteConfig, Verdict
 from .urls import with_text_fragment
 
+
+# What a page depends on when its template reads an attribute (factsite/reads.py records
+# the reads): a facet of the object, fingerprinted once per build. None: the object's
+# identity only (which the read that reached it already covers); an attribute not listed
+# is in the `DEFAULT_FACET` of its class.
+_ENTRY_FACETS: dict[str, str | None] = {
+    "slug": None, "url": None, "section": None, "kind": None,
+    "body": "body", "body_html": "body", "digest": "body",  # the whole file's digest
+    "source_path": "path", "body_line": "path",
+}
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _SPACE_RUN = re.compile(r"\s*\n\s*")
@@ -44,6 +54,9 @@ class Entry:
     body_html: str | None = None  # filled just before its page is drawn (pipeline._markdown)
 
     section = ""
+    kind: ClassVar[str] = ""  # the content folder: 'claims'
+    FACETS: ClassVar[dict[str, str | None]] = _ENTRY_FACETS
+    DEFAULT_FACET: ClassVar[str] = "meta"  # the front matter, as `meta_digest` fingerprints it
 
     @property
     def url(self) -> str:
@@ -60,7 +73,8 @@ class Speaker(Entry):
     aliases: list[str] = field(default_factory=list)
     claims: list["Claim"] = field(default_factory=list)  # newest first
 
-    section = "speakers"
+    section = kind = "speakers"
+    FACETS = {**_ENTRY_FACETS, "claims": "links"}
 
     @property
     def title(self) -> str:
@@ -76,7 +90,8 @@ class Event(Entry):
     claims: list["Claim"] = field(default_factory=list)  # in time order
     sources: list["Source"] = field(default_factory=list)
 
-    section = "events"
+    section = kind = "events"
+    FACETS = {**_ENTRY_FACETS, "claims": "links", "sources": "links"}
 
     @property
     def title(self) -> str:
@@ -96,7 +111,8 @@ class Source(Entry):
     claims: list["Claim"] = field(default_factory=list)
     _text: Any = field(default=None, repr=False)
 
-    section = "sources"
+    section = kind = "sources"
+    FACETS = {**_ENTRY_FACETS, "claims": "links", "paragraphs": "body", "text": "body", "_text": "body"}
 
     @property
     def paragraphs(self) -> list[str]:
@@ -149,6 +165,11 @@ class Tag:
     name: str
     claims: list["Claim"] = field(default_factory=list)
 
+    kind: ClassVar[str] = "tags"
+    FACETS: ClassVar[dict[str, str | None]] = {"slug": None, "url": None, "name": "name", "title": "name",
+                                               "claims": "links"}
+    DEFAULT_FACET: ClassVar[str] = "all"
+
     @property
     def url(self) -> str:
         return f"tags/{self.slug}/"
@@ -171,7 +192,10 @@ class Claim(Entry):
     reviewed: dt.date = dt.date.min
     updated: dt.date | None = None
 
-    section = "claims"
+    section = kind = "claims"
+    # the sources' words and where they were found depend on the sources' texts
+    FACETS = {**_ENTRY_FACETS, "speaker": "links", "event": "links", "tags": "links",
+              "appearances": "appearances", "reported": "appearances"}
 
     @property
     def title(self) -> str:
@@ -190,6 +214,8 @@ class Claim(Entry):
 class Page(Entry):
     title: str = ""
 
+    kind = "pages"
+
     @property
     def url(self) -> str:
         return f"{self.slug}/"
@@ -205,6 +231,14 @@ class Site:
     tags: list[Tag]  # by name
     pages: list[Page]
     preview: bool = False  # drafts included (the `serve` preview)
+
+    kind: ClassVar[str] = "site"
+    # each list is a facet (the entries in it, in order); the config and `preview` are in
+    # every page's fingerprint; the methods' own reads are recorded as they read
+    FACETS: ClassVar[dict[str, str | None]] = {
+        **{name: name for name in ("claims", "speakers", "events", "sources", "tags", "pages")},
+        "config": None, "preview": None, "page": None, "verdict_counts": None}
+    DEFAULT_FACET: ClassVar[str] = "all"
 
     def page(self, slug: str) -> Page | None:
         """The editorial page with this slug (`site.page('about')`), if there is one: a

@@ -3,9 +3,8 @@
 Index pages are split into numbered pages past `per_page`, so no template
 loops over the whole archive on every page (a speaker's, event's or
 source's own page lists all of its claims).
-Each spec also lists its `deps`: the file digests and derived values it
-shows, which is what lets a rebuild skip pages that cannot have changed.
-Whatever a template shows must be covered by its page's deps.
+A spec says what a page is given, not what it shows: what its drawing reads
+of the model is recorded as it is drawn (reads.py).
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from __future__ import annotations
 import heapq
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from .model import Claim, Entry, Event, Page, Site, Source, Speaker, Tag
+from .model import Claim, Entry, Event, Page, Site, Source, Speaker
 from .render import PageSpec
 
 HOME_LATEST = 10
@@ -55,36 +54,18 @@ class Pager:
         return shown
 
 
-# What a card (one entry in a list) shows, as deps: front matter only, never bodies.
-def claim_card(c: Claim) -> tuple[Any, ...]:
-    assert c.speaker is not None
-    return ("c", c.slug, c.meta_digest, c.speaker.meta_digest,
-            c.event.meta_digest if c.event else None)
-
-
-def _counted(e: Speaker | Event | Source) -> tuple[Any, ...]:
-    return (e.slug, e.meta_digest, len(e.claims))
-
-
-def _tag_card(t: Tag) -> tuple[Any, ...]:
-    return (t.slug, t.name, len(t.claims))
-
-
-CARDS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
-    "claim": claim_card, "speaker": _counted, "event": _counted, "source": _counted, "tag": _tag_card,
-}
+_PAGED = ("items", "pager", "total")  # what `paginate` adds to a list's context
 
 
 def paginate(base: str, items: Sequence[Any], per_page: int, template: str,
-             context: dict[str, Any], deps: tuple[Any, ...] = (),
-             previous: list[PageSpec] | None = None) -> list[PageSpec]:
+             context: dict[str, Any], previous: list[PageSpec] | None = None) -> list[PageSpec]:
     """The list's pages. A page of `previous` (the same list's pages planned on the same
-    model, see `replan`) is kept if it shows the very same claims: a claim's card depends
-    on the claim object only, and an edited claim is a new object."""
+    model, see `replan`) is kept if it is given the very same claims (an edited claim is a
+    new object) and context: whether it is drawn again is then up to what it read."""
     count = max(1, -(-len(items) // per_page))
-    card = CARDS[context["item"]]
     if previous is not None and (context["item"] != "claim" or len(previous) != count
-                                 or previous[0].context["total"] != len(items)):
+                                 or previous[0].context["total"] != len(items)
+                                 or {k: v for k, v in previous[0].context.items() if k not in _PAGED} != context):
         previous = None
     specs = []
     for number in range(1, count + 1):
@@ -92,38 +73,28 @@ def paginate(base: str, items: Sequence[Any], per_page: int, template: str,
         if previous is not None:
             old = previous[number - 1]
             shown = old.context["items"]
-            if len(shown) == len(chunk) and old.deps[:len(deps)] == deps \
-                    and all(map(operator.is_, shown, chunk)):
+            if len(shown) == len(chunk) and all(map(operator.is_, shown, chunk)):
                 specs.append(old)
                 continue
         pager = Pager(number, count, base)
         specs.append(PageSpec(pager.url_of(number), template,
-                              dict(context, items=chunk, pager=pager, total=len(items)),
-                              deps + (number, count, len(items), tuple(card(x) for x in chunk))))
+                              dict(context, items=chunk, pager=pager, total=len(items))))
     return specs
 
 
 def own_page(site: Site, entry: Entry) -> PageSpec:
     """The page an entry has of its own: the only page that shows its body."""
     if isinstance(entry, Claim):
-        assert entry.speaker is not None
-        deps = (entry.digest, entry.speaker.meta_digest, entry.event.meta_digest if entry.event else None,
-                tuple(a.source.digest for a in entry.appearances),
-                tuple((t.slug, t.name) for t in entry.tags))
-        return PageSpec(entry.url, "claim.html", {"claim": entry}, deps)
+        return PageSpec(entry.url, "claim.html", {"claim": entry})
     if isinstance(entry, Speaker):
         return PageSpec(entry.url, "speaker.html",
-                        {"speaker": entry, "counts": site.verdict_counts(entry.claims)},
-                        (entry.digest, tuple(claim_card(c) for c in entry.claims)))
+                        {"speaker": entry, "counts": site.verdict_counts(entry.claims)})
     if isinstance(entry, Event):
-        return PageSpec(entry.url, "event.html", {"event": entry},
-                        (entry.digest, tuple(claim_card(c) for c in entry.claims),
-                         tuple(_counted(s) for s in entry.sources)))
+        return PageSpec(entry.url, "event.html", {"event": entry})
     if isinstance(entry, Source):
-        return PageSpec(entry.url, "source.html", {"source": entry},
-                        (entry.digest, tuple(claim_card(c) for c in entry.claims)))
+        return PageSpec(entry.url, "source.html", {"source": entry})
     assert isinstance(entry, Page)
-    return PageSpec(entry.url, "page.html", {"page": entry}, (entry.digest,))
+    return PageSpec(entry.url, "page.html", {"page": entry})
 
 
 # A group of pages: the specs one key stands for. Keys are ("home",), ("404",),
@@ -165,7 +136,7 @@ def plan_group(site: Site, key: Group, previous: list[PageSpec] | None = None) -
         tag = key[1]
         return paginate(tag.url, tag.claims, per, "list.html",
                         {"title": f"Tag: {tag.name}", "item": "claim",
-                         "crumbs": [("Tags", "tags/")], "intro": None}, (tag.name,), previous)
+                         "crumbs": [("Tags", "tags/")], "intro": None}, previous)
     if kind == "verdict":
         verdict = site.config.verdict(key[1])
         assert verdict is not None
@@ -176,11 +147,8 @@ def plan_group(site: Site, key: Group, previous: list[PageSpec] | None = None) -
     if kind == "feed":
         return [_feed(site, key[1])]
     if kind == "home":
-        counts = site.verdict_counts(site.claims)
-        latest = site.claims[:HOME_LATEST]
-        totals = tuple(len(x) for x in (site.claims, site.speakers, site.events, site.sources, site.tags))
-        return [PageSpec("", "home.html", {"latest": latest, "counts": counts},
-                         (tuple(claim_card(c) for c in latest), tuple(n for _, n in counts), totals))]
+        return [PageSpec("", "home.html", {"latest": site.claims[:HOME_LATEST],
+                                           "counts": site.verdict_counts(site.claims)})]
     if kind == "404":
         return [PageSpec("404.html", "404.html")]
     assert kind == "search", key
@@ -321,13 +289,13 @@ def sitemap_files(entries: list[tuple[str, Any]]) -> list[PageSpec]:
     """sitemap.xml with every entry or, past SITEMAP_SIZE entries, an index of sitemap files
     of SITEMAP_SIZE entries each, dated by their latest entry."""
     if len(entries) <= SITEMAP_SIZE:
-        return [PageSpec("sitemap.xml", "sitemap.xml", {"entries": entries}, tuple(entries))]
+        return [PageSpec("sitemap.xml", "sitemap.xml", {"entries": entries})]
     parts = [entries[at:at + SITEMAP_SIZE] for at in range(0, len(entries), SITEMAP_SIZE)]
-    files = [PageSpec(f"sitemaps/{number}.xml", "sitemap.xml", {"entries": part}, tuple(part))
+    files = [PageSpec(f"sitemaps/{number}.xml", "sitemap.xml", {"entries": part})
              for number, part in enumerate(parts, 1)]
     index = [(spec.path, max((date for _, date in part if date is not None), default=None))
              for spec, part in zip(files, parts)]
-    return [PageSpec("sitemap.xml", "sitemap_index.xml", {"sitemaps": index}, tuple(index)), *files]
+    return [PageSpec("sitemap.xml", "sitemap_index.xml", {"sitemaps": index}), *files]
 
 
 def _sitemap_entries(specs: list[PageSpec]) -> list[tuple[str, Any]]:
@@ -370,8 +338,7 @@ def _feed_of(path: str, title: str, alternate: str, claims: Sequence[Claim]) -> 
     entries = heapq.nlargest(FEED_SIZE, claims, key=_feed_order)
     updated = max((_changed(c) for c in entries), default=None)
     return PageSpec(path, "feed.xml", {"title": title, "alternate": alternate, "entries": entries,
-                                       "updated": updated.isoformat() if updated else "1970-01-01"},
-                    (title, tuple(claim_card(c) for c in entries)))
+                                       "updated": updated.isoformat() if updated else "1970-01-01"})
 
 
 def _feed_kept(feed: PageSpec, replaced: dict[Claim, Claim]) -> bool:

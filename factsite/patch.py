@@ -26,6 +26,7 @@ from .errors import Problems, display_path
 from .loading import FileStamp, RawEntry, file_stamp, kept_stamp, read_entry
 from .model import Claim, Entry, Event, Page, Site, Speaker
 from .pages import Group
+from .reads import entity_key
 from .validate import ClaimLinker, check_fields, claim_order, link_claims, tag_order
 
 # the kinds whose body shows on their own page only
@@ -139,6 +140,15 @@ class ClaimPatch:
                 if slug in slugs:
                     self.spellings.setdefault(slug, name)
         return True
+
+    def keys(self) -> set[str]:
+        """The objects `apply` may change, by their keys (reads.py): the edited claims, what
+        they link to before and after, the tags they make, and the site's lists."""
+        keys = {"site"}
+        for claim in (*self.new, *self.new.values()):
+            linked = [claim, claim.speaker, claim.event, *(a.source for a in claim.appearances), *claim.tags]
+            keys |= {entity_key(x) for x in linked if x is not None}
+        return keys
 
     def _claims_after(self) -> list[Claim]:
         return [self.new.get(c, c) for c in self.site.claims]

@@ -36,7 +36,8 @@ from .model import Claim, Entry, Site
 from .output import (OutputError, Previous, Staging, WriteStats, Written, build_lock,
                      check_output_dir)
 from .parallel import MIN_ITEMS, Hooks, in_thread, map_items
-from .pages import Group, SiteMap, all_pages, own_page, plan_groups, replan
+from .pages import Group, SiteMap, all_pages, plan_groups, replan
+from .reads import Dep, Facets, context_key, entity_key
 from .patch import ClaimPatch, Reread, body_edits, claim_edits, entries_by_path, reread
 from .render import PageSpec, Renderer, compile_templates, make_environment
 from .sealed import SealedBytecodeCache, try_user_key
@@ -153,7 +154,9 @@ class _LastSite:
     groups: dict[Group, list[PageSpec]]  # the plan, by group (pages.py)
     sitemap: SiteMap  # updated in place by an edit that keeps every page's address
     pages: int  # how many pages the plan has
+    facets: Facets  # the fingerprints of what pages read (reads.py), kept up to date by edits
     by_path: dict[str, Entry] | None = None
+    specs: dict[str, PageSpec] | None = None  # the plan by output file (`Builder._reading`)
 
 
 class Builder:
@@ -206,8 +209,11 @@ class Builder:
             return digest(data)
         return hash(value)
 
-    def _page_fingerprint(self, global_key: str, spec: PageSpec) -> Any:
-        return self._fingerprint((global_key, spec.template, spec.path, spec.deps))
+    def _page_fingerprint(self, global_key: str, spec: PageSpec, deps: frozenset[Dep], facets: Facets) -> Any:
+        """The page's inputs: the templates and config (`global_key`), what its plan gave it,
+        and each dependency its drawing read with its fingerprint now (see reads.py)."""
+        return self._fingerprint((global_key, spec.template, spec.path, context_key(spec.context),
+                                  facets.values(deps)))
 
     def _setup(self, config: SiteConfig) -> tuple[dict[str, bytes], dict[str, str] | None, str, bytes,
                                                   jinja2.Environment]:
@@ -262,12 +268,11 @@ class Builder:
 
     def _stale_pages(self, specs: list[PageSpec], global_key: str, seen: set[str],
                      staging: Staging | None, emit: Callable[[str, bytes | Previous], None],
-                     problems: Problems) -> list[tuple[PageSpec, str, Any]]:
-        """Pages that must be rendered, with their fingerprints (None for a page not in the
-        cache: `_page_fingerprint` works it out in the render worker, which at 20,000 pages
-        took 0.3 s of the parent's serial plan); the others are emitted from the last output."""
+                     problems: Problems, facets: Facets) -> list[tuple[PageSpec, str]]:
+        """Pages that must be drawn, and where they go: a page is kept from the last output
+        if what it read when last drawn is as it was (its fingerprint, see reads.py)."""
         pages_cache = self.caches.pages
-        todo: list[tuple[PageSpec, str, Any]] = []
+        todo: list[tuple[PageSpec, str]] = []
         for spec in specs:
             target = page_file(spec.path)
             if target in seen:
@@ -276,11 +281,10 @@ class Builder:
                 continue
             seen.add(target)
             cached = pages_cache.get(target)
-            if cached is None:  # never drawn: its fingerprint is worked out where it is drawn
-                todo.append((spec, target, None))
+            if cached is None:  # never drawn
+                todo.append((spec, target))
                 continue
-            fingerprint = self._page_fingerprint(global_key, spec)
-            if cached[0] == fingerprint:
+            if cached[0] == self._page_fingerprint(global_key, spec, cached[2], facets):
                 kept = self.memory.get(target)
                 if staging is None and kept is not None and kept[0] == cached[1]:
                     emit(target, kept[1])
@@ -288,8 +292,7 @@ class Builder:
                 if staging is not None and staging.reusable(target, cached[1]):
                     emit(target, Previous(cached[1]))
                     continue
-            todo.append((spec, target, fingerprint))
-
+            todo.append((spec, target))
         return todo
 
     def build(self, changed: set[str] | None = None, *,
@@ -343,14 +346,28 @@ class Builder:
         for raw, stamp in reads:
             self.caches.files[raw.path] = (stamp, raw, [])
 
+    def _reading(self, last: _LastSite, changed: set[Dep]) -> list[PageSpec]:
+        """The pages of the plan whose last drawing read a dependency that changed."""
+        if last.specs is None:
+            last.specs = {page_file(spec.path): spec for spec in all_pages(last.groups, last.sitemap)}
+        specs = last.specs
+        return [specs[target] for target, (_fp, _digest, deps) in self.caches.pages.items()
+                if target in specs and not changed.isdisjoint(deps)]
+
     def _patch_bodies(self, last: _LastSite, edits: list[Any]) -> BuildResult:
-        """Body-only edits: each entry's own page is drawn again, nothing else."""
+        """Body-only edits: the pages that read those bodies are drawn again (an entry's own
+        page, unless a template shows a body elsewhere too), nothing else."""
         started = time.perf_counter()
         self._last = None  # the model is being changed: if anything fails, rebuild it whole
+        keys = {entity_key(edit.entry) for edit in edits}
+        before = last.facets.snapshot(keys)
         for edit in edits:
             edit.apply()
+        last.facets.forget(keys)
+        changed = last.facets.changed(before)
         self._keep_reads([(edit.raw, edit.stamp) for edit in edits])
-        result = self._redraw(last, [own_page(last.site, edit.entry) for edit in edits], set())
+        last.renderer.memo_forget_reading(changed)
+        result = self._redraw(last, self._reading(last, changed), set())
         self._last = last
         result.seconds = time.perf_counter() - started
         return result
@@ -364,7 +381,11 @@ class Builder:
         if not patch.prepare(edits):
             return None
         self._last = None  # the model is being changed: if anything fails, rebuild it whole
+        keys = patch.keys()
+        before = last.facets.snapshot(keys)
         redo, stale, changed_entries = patch.apply()
+        last.facets.forget(keys)
+        changed = last.facets.changed(before)
         for new in patch.new.values():
             last.by_path[new.source_path] = new
         self._keep_reads([(raw, stamp) for _old, raw, stamp in edits])
@@ -395,8 +416,11 @@ class Builder:
         last.pages += len(new_files) - len(old_files)
         if sitemap_changed:
             specs += last.sitemap.specs
-        last.groups = groups
-        last.renderer.forget(changed_entries)  # their cards may show old counts or names
+        last.groups, last.specs = groups, None
+        last.renderer.forget(changed_entries)  # the claims replaced
+        last.renderer.memo_forget_reading(changed)  # cards showing old counts or names
+        drawn = {id(spec) for spec in specs}
+        specs += [spec for spec in self._reading(last, changed) if id(spec) not in drawn]
         result = self._redraw(last, specs, gone, search_stale={c.slug for c in stale})
         self._last = last
         result.seconds = time.perf_counter() - started
@@ -411,18 +435,19 @@ class Builder:
         files = dict(self._files)
         last.renderer.problems = problems
         fill = self._markdown(last.config)
-        todo = self._stale_pages(specs, last.global_key, set(), None, lambda path, data: None, problems)
+        todo = self._stale_pages(specs, last.global_key, set(), None, lambda path, data: None, problems,
+                                 last.facets)
         if problems.errors:
             raise BuildFailed(problems)
-        for spec, target, fingerprint in todo:
-            if fingerprint is None:
-                fingerprint = self._page_fingerprint(last.global_key, spec)
+        for spec, target in todo:
             fill(spec)
             data = last.renderer.render(spec)
             if data is None:
                 raise BuildFailed(problems)
             hashed = digest(data)
-            self.caches.pages[target] = (fingerprint, hashed)
+            deps = last.renderer.deps
+            self.caches.pages[target] = (self._page_fingerprint(last.global_key, spec, deps, last.facets),
+                                         hashed, deps)
             if self.memory.get(target, ("",))[0] != hashed:
                 result.changed.append(target)
             self.memory[target] = (hashed, data)
@@ -480,7 +505,8 @@ class Builder:
         # what every page depends on, digested once: in each page's fingerprint the config
         # file's text was repr'd again, two thirds of a 10,000-claim plan (0.6 of 0.9 s)
         global_key = digest(repr((__version__, templates, hashes, config_bytes, config.base_url,
-                                  self.preview, tuple((p.slug, p.title) for p in site.pages))).encode())
+                                  self.preview)).encode())
+        facets = Facets(site)
         staging = staging_for(config) if staging_for is not None else None
 
         def emit(path: str, data: bytes | Previous | Written) -> None:
@@ -495,7 +521,7 @@ class Builder:
             seen.add(path)
         with result.phase("plan"):
             groups, site_map, specs = ahead[0].plan if ahead and ahead[0].site is site else _plan(site)
-            todo = self._stale_pages(specs, global_key, seen, staging, emit, problems)
+            todo = self._stale_pages(specs, global_key, seen, staging, emit, problems, facets)
         pages_cache = self.caches.pages
         fill = self._markdown(config)
 
@@ -507,10 +533,8 @@ class Builder:
         # a site kept to be patched (the preview) takes in the cards its workers drew
         parent, share_memo = os.getpid(), staging is None
 
-        def render(job: tuple[PageSpec, str, Any]) -> tuple[bytes | Written | Previous | None, list[Any], Any, Any]:
-            spec, target, fingerprint = job
-            if fingerprint is None:
-                fingerprint = self._page_fingerprint(global_key, spec)
+        def render(job: tuple[PageSpec, str]) -> tuple[bytes | Written | Previous | None, list[Any], Any, Any]:
+            spec, target = job
             before = len(problems.items)
             fill(spec)
             in_worker = share_memo and os.getpid() != parent
@@ -518,15 +542,17 @@ class Builder:
                 renderer.record_drawn()
             data = renderer.render(spec)
             drawn = renderer.drawn() if in_worker else None
+            # (what the page read, with the fingerprints: the parent keeps them for the next build)
+            read = (self._page_fingerprint(global_key, spec, renderer.deps, facets), renderer.deps)
             if data is not None and writer is not None:
                 for key in _BODIES:
                     if (entry := spec.context.get(key)) is not None:
                         entry.body_html = None
-                return writer.write(target, data), problems.items[before:], drawn, fingerprint
-            return data, problems.items[before:], drawn, fingerprint
+                return writer.write(target, data), problems.items[before:], drawn, read
+            return data, problems.items[before:], drawn, read
 
-        def fill_chunk(jobs: list[tuple[PageSpec, str, Any]]) -> None:
-            for spec, _target, _fingerprint in jobs:
+        def fill_chunk(jobs: list[tuple[PageSpec, str]]) -> None:
+            for spec, _target in jobs:
                 fill(spec)
 
         # a chunk's Markdown bodies first, then its pages, then its files (render workers
@@ -540,7 +566,7 @@ class Builder:
         search: Future | None = None
         try:
             with result.phase("markdown+render+write"):
-                for i, (data, found, drawn, fingerprint) in map_items(render, todo, hooks=hooks):
+                for i, (data, found, drawn, (fingerprint, deps)) in map_items(render, todo, hooks=hooks):
                     if meanwhile:
                         meanwhile = False
                         if self.while_rendering is not None:
@@ -556,7 +582,8 @@ class Builder:
                     if data is None:
                         problems.items.extend(found)  # duplicates (in one process) dropped below
                         continue
-                    pages_cache[target] = (fingerprint, digest(data) if isinstance(data, bytes) else data.digest)
+                    pages_cache[target] = (fingerprint, digest(data) if isinstance(data, bytes) else data.digest,
+                                           deps)
                     kept = self.memory.get(target)
                     if kept is None or kept[0] != pages_cache[target][1]:
                         result.changed.append(target)
@@ -578,7 +605,7 @@ class Builder:
         result.pages = len(specs)
         if staging is None:
             self._last = _LastSite(config, site, list(problems.items), global_key, renderer, groups,
-                                   site_map, len(specs))
+                                   site_map, len(specs), facets)
         result.seconds = time.perf_counter() - started
         return result
 

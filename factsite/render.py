@@ -29,6 +29,7 @@ except ImportError:
 
 from .config import SiteConfig
 from .errors import Location, Problems, display_path
+from .reads import Dep, Recorder
 from .structured import claim_review, script_json
 from .urls import absolute
 
@@ -41,11 +42,7 @@ class PageSpec:
     """One output file: where it goes, which template draws it, with what."""
     path: str  # site-relative: 'claims/x/' (a folder, index.html inside) or 'feed.xml'
     template: str
-    context: dict[str, Any] = field(default_factory=dict)
-    # Everything the page shows that can change, as hashable values: file digests
-    # of the entries it draws from and derived values such as counts. Two builds
-    # with equal deps (and equal templates and config) give equal bytes.
-    deps: tuple[Any, ...] = ()
+    context: dict[str, Any] = field(default_factory=dict)  # (what it reads of it: reads.py)
 
 
 def format_date(value: Any) -> str:
@@ -230,25 +227,27 @@ class Memo:
     event's, its sources', its tags') and the site header on every page; drawing them
     once cut the rendering time of a 1,000-claim site by 41 % (1.65 to 0.98 s, one core).
     Macros see only their arguments and the globals, so equal arguments give equal output;
-    entries compare by identity.
+    entries compare by identity. What the macro read of the model (reads.py) is kept with
+    its output and counted as read by every page that reuses it.
 
     One per environment, emptied by each build's Renderer: Jinja copies the globals into
     a template module when it is first imported, so a new object per build would leave
     `macros.html` calling the first one, which kept every build's model alive."""
 
     def __init__(self) -> None:
-        self._table: dict[tuple[Any, ...], Any] = {}
+        self._table: dict[tuple[Any, ...], tuple[Any, frozenset[str]]] = {}  # key -> (output, deps)
         # the keys by each of their arguments that is an object (an entry, the site), so
         # `forget` does not scan 50,000 keys
         self._keys_of: dict[Any, set[tuple[Any, ...]]] = {}
         self._drawn: list[tuple[Any, ...]] | None = None  # keys drawn since `take_drawn`, if kept
+        self.recorder: Recorder | None = None  # the drawing pages' (set by the Renderer)
 
     def reset(self) -> None:
         self._table, self._keys_of = {}, {}
         self._drawn = None
 
-    def _put(self, key: tuple[Any, ...], output: Any) -> None:
-        self._table[key] = output
+    def _put(self, key: tuple[Any, ...], output: Any, deps: frozenset[str]) -> None:
+        self._table[key] = (output, deps)
         for arg in key[1]:
             if not isinstance(arg, _PLAIN):
                 self._keys_of.setdefault(arg, set()).add(key)
@@ -258,20 +257,20 @@ class Memo:
         if self._drawn is None:
             self._drawn = []
 
-    def take_drawn(self) -> list[tuple[tuple[Any, ...], Any]]:
-        """What was drawn since the last call (while recording), as (key, output)."""
+    def take_drawn(self) -> list[tuple[tuple[Any, ...], Any, frozenset[str]]]:
+        """What was drawn since the last call (while recording), as (key, output, deps)."""
         keys = self._drawn or []
         if self._drawn is not None:
             self._drawn = []
-        return [(key, self._table[key]) for key in keys if key in self._table]
+        return [(key, *self._table[key]) for key in keys if key in self._table]
 
-    def adopt(self, drawn: list[tuple[tuple[Any, ...], Any]]) -> None:
-        for key, output in drawn:
+    def adopt(self, drawn: list[tuple[tuple[Any, ...], Any, frozenset[str]]]) -> None:
+        for key, output, deps in drawn:
             if key not in self._table:
-                self._put(key, output)
+                self._put(key, output, deps)
 
     def forget(self, objects: set[Any]) -> None:
-        """Drop what was drawn for any of these objects (entries a claim edit changed)."""
+        """Drop what was drawn for any of these objects (entries a claim edit replaced)."""
         for obj in objects:
             for key in self._keys_of.pop(obj, ()):
                 self._table.pop(key, None)
@@ -279,19 +278,34 @@ class Memo:
                     if arg is not obj and not isinstance(arg, _PLAIN):
                         self._keys_of.get(arg, set()).discard(key)
 
+    def forget_reading(self, changed: set[str]) -> None:
+        """Drop what was drawn from a dependency that changed (a card showing a count)."""
+        stale = [key for key, (_output, deps) in self._table.items() if not changed.isdisjoint(deps)]
+        for key in stale:
+            del self._table[key]
+
     def __call__(self, macro: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             key = (macro, args, tuple(sorted(kwargs.items())))
             hash(key)
         except TypeError:  # a list or dict argument: not worth a key
             return macro(*args, **kwargs)
+        recorder = self.recorder
         found = self._table.get(key)
-        if found is None:
-            found = macro(*args, **kwargs)
-            self._put(key, found)
-            if self._drawn is not None:
-                self._drawn.append(key)
-        return found
+        if found is not None:
+            if recorder is not None:
+                recorder.reads.update(found[1])
+            return found[0]
+        if recorder is None:
+            output, deps = macro(*args, **kwargs), frozenset()
+        else:
+            with recorder.apart() as reads:
+                output = macro(*args, **kwargs)
+            deps = recorder.as_deps(reads)
+        self._put(key, output, deps)
+        if self._drawn is not None:
+            self._drawn.append(key)
+        return output
 
 
 _DIRECT_CALLS = (jinja2.runtime.Macro, Memo)  # what `_Context.call` calls straight
@@ -303,6 +317,11 @@ class Renderer:
         self.templates_dir = Path(env.loader.searchpath[0])  # type: ignore[union-attr]
         self._macros: dict[str, Any] | None = None
         self._entries: dict[str, Any] | None = None  # the site's entries by address, for `adopt`
+        self.recorder = Recorder()
+        self.deps: frozenset[Dep] = frozenset()  # what the last page drawn read (see reads.py)
+        memo = self._memo()
+        if memo is not None:
+            memo.recorder = self.recorder
         self.forget()  # a new build: a new model, nothing drawn yet
 
     def _memo(self) -> Memo | None:
@@ -317,6 +336,12 @@ class Renderer:
                 memo.reset()
             else:
                 memo.forget(objects)
+
+    def memo_forget_reading(self, changed: set[Dep]) -> None:
+        """Drop what `memo()` drew from dependencies that changed."""
+        memo = self._memo()
+        if memo is not None and changed:
+            memo.forget_reading(changed)
 
     def _macros_by_name(self) -> dict[str, Any]:
         """The macros of macros.html, which the memo keys of cards and headers name."""
@@ -348,7 +373,7 @@ class Renderer:
             return []
         macros = self._macros_by_name()
         out = []
-        for (macro, args, kwargs), output in memo.take_drawn():
+        for (macro, args, kwargs), output, deps in memo.take_drawn():
             name = getattr(macro, "name", None)
             values = [*args, *(value for _, value in kwargs)]
             if macros.get(name) is not macro or not all(
@@ -358,7 +383,7 @@ class Renderer:
             portable = tuple(_SITE if v is self.site else v if isinstance(v, _PLAIN) else ("entry", v.url)
                              for v in values)
             out.append((name, portable[:len(args)], tuple(k for k, _ in kwargs), portable[len(args):],
-                        str(output)))
+                        str(output), deps))
         return out
 
     def adopt(self, drawn: list[tuple[Any, ...]]) -> None:
@@ -372,7 +397,7 @@ class Renderer:
                                                     site.tags, site.pages) for e in group}
         macros, entries = self._macros_by_name(), self._entries
         keys = []
-        for name, args, names, values, output in drawn:
+        for name, args, names, values, output, deps in drawn:
             macro = macros.get(name)
             if macro is None:
                 continue
@@ -382,13 +407,16 @@ class Renderer:
             except KeyError:
                 continue
             keys.append(((macro, tuple(back[:len(args)]), tuple(zip(names, back[len(args):]))),
-                         Markup(output)))
+                         Markup(output), deps))
         memo.adopt(keys)
 
     def render(self, spec: PageSpec) -> bytes | None:
+        """The page's bytes (None if its template failed, reported); what it read of the
+        model is then in `deps`."""
         try:
             template = self.env.get_template(spec.template)
-            html = template.render(site=self.site, page_path=spec.path, **spec.context)
+            with self.recorder.on():
+                html = template.render(site=self.site, page_path=spec.path, **spec.context)
         except jinja2.TemplateSyntaxError as exc:
             self._report(exc.filename or spec.template, exc.lineno, f"template syntax error: {exc.message}",
                          "fix the tag at this line; every {% block %}/{% if %}/{% for %} needs its end tag")
@@ -404,6 +432,8 @@ class Renderer:
             self._report(filename or spec.template, line,
                          f"template error while rendering /{spec.path}: {exc}", hint)
             return None
+        finally:
+            self.deps = self.recorder.take()
         return html.encode("utf-8")
 
     def _template_frame(self, exc: BaseException) -> tuple[str | None, int]:

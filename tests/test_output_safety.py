@@ -1101,16 +1101,24 @@ def test_pages_drawn_by_worker_processes_are_those_drawn_in_one(parallel_sample:
     assert [name for name in drawn if drawn[name] != alone[name]] == []
 
 
-def _saved_tables(site: SiteDir, out: Path) -> dict[str, str]:
-    """The saved caches' tables, each as the sorted reprs of its entries (the order in which
+def _tables(caches: Any) -> dict[str, str]:
+    """The caches' saved tables, each as the sorted reprs of its entries (the order in which
     a table's entries were written differs: streamed from workers, or at the end)."""
     from factsite.cache import SAVED
 
-    caches = _loaded_caches(site, out)
+    def canonical(value: object) -> object:  # (a set's order differs between processes)
+        if isinstance(value, (set, frozenset)):
+            return sorted(value)
+        return tuple(map(canonical, value)) if isinstance(value, tuple) else value
 
     def shown(value: object) -> str:
-        return repr(sorted((repr(k), repr(v)) for k, v in value.items()) if isinstance(value, dict) else value)
+        return repr(sorted((repr(k), repr(canonical(v))) for k, v in value.items())
+                    if isinstance(value, dict) else value)
     return {name: shown(getattr(caches, name)) for name in SAVED}
+
+
+def _saved_tables(site: SiteDir, out: Path) -> dict[str, str]:
+    return _tables(_loaded_caches(site, out))
 
 
 def test_the_cache_written_while_pages_render_equals_one_written_after(parallel_sample: SiteDir,
@@ -1215,9 +1223,7 @@ def test_the_saved_cache_holds_what_the_build_kept(parallel_sample: SiteDir, tmp
     assert len(kept) == 1 and kept[0].streamed  # results were streamed, not saved whole
     assert {table for table, _key in kept[0].streamed} == {"files", "records", "quotes", "wordings"}
     saved = _saved_tables(parallel_sample, tmp_path / "out")
-    in_memory = {name: repr(sorted((repr(k), repr(v)) for k, v in value.items())
-                            if isinstance(value, dict) else value)
-                 for name in SAVED for value in [getattr(kept[0], name)]}
+    in_memory = _tables(kept[0])
     assert all(in_memory[name] not in ("[]", "None") for name in SAVED)
     assert saved == in_memory
 
