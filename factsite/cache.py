@@ -26,7 +26,7 @@ CHUNK = 500  # table entries per record (a record is held whole while it is seal
 # the tables saved between builds (not `dirty`, `used`, `streamed` and `sink`, which belong to
 # one build), in the file's order: those the checks finish first, then those rendering changes
 EARLY = ("files", "scan", "records", "quotes", "wordings")
-SAVED = EARLY + ("pages", "slugs", "search")
+SAVED = EARLY + ("pages", "facets", "slugs", "search")
 PRUNED = ("records", "quotes", "wordings")  # the tables whose entries a build must use to keep
 
 
@@ -41,9 +41,11 @@ class Caches:
     records: dict[tuple[str, str], tuple[dict[str, Any], list[Any]]] = field(default_factory=dict)
     # (source digest, wording) -> QuoteResult
     quotes: dict[tuple[str, str], Any] = field(default_factory=dict)
-    # output path -> (page fingerprint, digest of the bytes written)
-    # output file -> (fingerprint, digest of its bytes, what its drawing read: reads.py)
-    pages: dict[str, tuple[Any, str, frozenset[str]]] = field(default_factory=dict)
+    # output file -> (fingerprint of its templates, config and plan; digest of its bytes;
+    # what its drawing read of the model, see reads.py)
+    pages: dict[str, tuple[Any, str, tuple[str, ...]]] = field(default_factory=dict)
+    # what the pages read -> its fingerprint when they were last checked (`reads.Facets`)
+    facets: dict[str, Any] = field(default_factory=dict)
     # text -> slug (python-slugify is slow, and the same names recur thousands of times)
     slugs: dict[str, str] = field(default_factory=dict)
     # (wording, wording) -> both as segments with differences marked

@@ -15,6 +15,7 @@ import gc
 import hashlib
 import marshal
 import os
+import sys
 import time
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -209,11 +210,10 @@ class Builder:
             return digest(data)
         return hash(value)
 
-    def _page_fingerprint(self, global_key: str, spec: PageSpec, deps: frozenset[Dep], facets: Facets) -> Any:
-        """The page's inputs: the templates and config (`global_key`), what its plan gave it,
-        and each dependency its drawing read with its fingerprint now (see reads.py)."""
-        return self._fingerprint((global_key, spec.template, spec.path, context_key(spec.context),
-                                  facets.values(deps)))
+    def _page_fingerprint(self, global_key: str, spec: PageSpec) -> Any:
+        """What a page depends on besides what it read of the model (reads.py): the templates
+        and config (`global_key`), and what its plan gave it."""
+        return self._fingerprint((global_key, spec.template, spec.path, context_key(spec.context)))
 
     def _setup(self, config: SiteConfig) -> tuple[dict[str, bytes], dict[str, str] | None, str, bytes,
                                                   jinja2.Environment]:
@@ -268,11 +268,13 @@ class Builder:
 
     def _stale_pages(self, specs: list[PageSpec], global_key: str, seen: set[str],
                      staging: Staging | None, emit: Callable[[str, bytes | Previous], None],
-                     problems: Problems, facets: Facets) -> list[tuple[PageSpec, str]]:
-        """Pages that must be drawn, and where they go: a page is kept from the last output
-        if what it read when last drawn is as it was (its fingerprint, see reads.py)."""
+                     problems: Problems, changed: set[Dep] | None) -> list[tuple[PageSpec, str, Any]]:
+        """Pages that must be drawn, with where they go and their fingerprints (None for a
+        page not in the cache: the render worker works it out). A page is kept from the last
+        output if its fingerprint is the same and none of what its last drawing read is in
+        `changed` (see reads.py; None: not known, every page is drawn)."""
         pages_cache = self.caches.pages
-        todo: list[tuple[PageSpec, str]] = []
+        todo: list[tuple[PageSpec, str, Any]] = []
         for spec in specs:
             target = page_file(spec.path)
             if target in seen:
@@ -281,10 +283,11 @@ class Builder:
                 continue
             seen.add(target)
             cached = pages_cache.get(target)
-            if cached is None:  # never drawn
-                todo.append((spec, target))
+            if cached is None or changed is None:
+                todo.append((spec, target, None))
                 continue
-            if cached[0] == self._page_fingerprint(global_key, spec, cached[2], facets):
+            fingerprint = self._page_fingerprint(global_key, spec)
+            if cached[0] == fingerprint and (not changed or changed.isdisjoint(cached[2])):
                 kept = self.memory.get(target)
                 if staging is None and kept is not None and kept[0] == cached[1]:
                     emit(target, kept[1])
@@ -292,7 +295,7 @@ class Builder:
                 if staging is not None and staging.reusable(target, cached[1]):
                     emit(target, Previous(cached[1]))
                     continue
-            todo.append((spec, target))
+            todo.append((spec, target, fingerprint))
         return todo
 
     def build(self, changed: set[str] | None = None, *,
@@ -367,7 +370,7 @@ class Builder:
         changed = last.facets.changed(before)
         self._keep_reads([(edit.raw, edit.stamp) for edit in edits])
         last.renderer.memo_forget_reading(changed)
-        result = self._redraw(last, self._reading(last, changed), set())
+        result = self._redraw(last, self._reading(last, changed), set(), changed)
         self._last = last
         result.seconds = time.perf_counter() - started
         return result
@@ -421,32 +424,35 @@ class Builder:
         last.renderer.memo_forget_reading(changed)  # cards showing old counts or names
         drawn = {id(spec) for spec in specs}
         specs += [spec for spec in self._reading(last, changed) if id(spec) not in drawn]
-        result = self._redraw(last, specs, gone, search_stale={c.slug for c in stale})
+        result = self._redraw(last, specs, gone, changed, search_stale={c.slug for c in stale})
         self._last = last
         result.seconds = time.perf_counter() - started
         return result
 
-    def _redraw(self, last: _LastSite, specs: list[PageSpec], gone: set[str],
+    def _redraw(self, last: _LastSite, specs: list[PageSpec], gone: set[str], changed: set[Dep],
                 search_stale: set[str] | None = None) -> BuildResult:
-        """Draw the pages of `specs` whose deps changed onto the last site's files; the
-        pages in `gone` are no longer planned."""
+        """Draw the pages of `specs` that changed (`changed`: what the edit changed of what
+        pages read) onto the last site's files; the pages in `gone` are no longer planned."""
         problems = Problems(list(last.problems))
         result = BuildResult(last.config, last.site, problems, patched=True)
         files = dict(self._files)
         last.renderer.problems = problems
         fill = self._markdown(last.config)
         todo = self._stale_pages(specs, last.global_key, set(), None, lambda path, data: None, problems,
-                                 last.facets)
+                                 changed)
         if problems.errors:
             raise BuildFailed(problems)
-        for spec, target in todo:
+        table = self.caches.facets
+        table.update(last.facets.table(changed))
+        for spec, target, fingerprint in todo:
             fill(spec)
             data = last.renderer.render(spec)
             if data is None:
                 raise BuildFailed(problems)
             hashed = digest(data)
-            deps = last.renderer.deps
-            self.caches.pages[target] = (self._page_fingerprint(last.global_key, spec, deps, last.facets),
+            deps = tuple(sorted(last.renderer.deps))
+            table.update(last.facets.table(dep for dep in deps if dep not in table))
+            self.caches.pages[target] = (fingerprint or self._page_fingerprint(last.global_key, spec),
                                          hashed, deps)
             if self.memory.get(target, ("",))[0] != hashed:
                 result.changed.append(target)
@@ -521,7 +527,11 @@ class Builder:
             seen.add(path)
         with result.phase("plan"):
             groups, site_map, specs = ahead[0].plan if ahead and ahead[0].site is site else _plan(site)
-            todo = self._stale_pages(specs, global_key, seen, staging, emit, problems, facets)
+            # what changed of what the last build's pages read (None: that is not known)
+            # (pages kept with no table are from a cache that lost it: drawn again)
+            known = self.caches.facets or not self.caches.pages
+            changed = facets.changed_since(self.caches.facets) if known else None
+            todo = self._stale_pages(specs, global_key, seen, staging, emit, problems, changed)
         pages_cache = self.caches.pages
         fill = self._markdown(config)
 
@@ -533,8 +543,10 @@ class Builder:
         # a site kept to be patched (the preview) takes in the cards its workers drew
         parent, share_memo = os.getpid(), staging is None
 
-        def render(job: tuple[PageSpec, str]) -> tuple[bytes | Written | Previous | None, list[Any], Any, Any]:
-            spec, target = job
+        def render(job: tuple[PageSpec, str, Any]) -> tuple[bytes | Written | Previous | None, list[Any], Any, Any]:
+            spec, target, fingerprint = job
+            if fingerprint is None:
+                fingerprint = self._page_fingerprint(global_key, spec)
             before = len(problems.items)
             fill(spec)
             in_worker = share_memo and os.getpid() != parent
@@ -542,8 +554,7 @@ class Builder:
                 renderer.record_drawn()
             data = renderer.render(spec)
             drawn = renderer.drawn() if in_worker else None
-            # (what the page read, with the fingerprints: the parent keeps them for the next build)
-            read = (self._page_fingerprint(global_key, spec, renderer.deps, facets), renderer.deps)
+            read = (fingerprint, tuple(sorted(renderer.deps)))  # (the parent keeps them for the next build)
             if data is not None and writer is not None:
                 for key in _BODIES:
                     if (entry := spec.context.get(key)) is not None:
@@ -551,14 +562,20 @@ class Builder:
                 return writer.write(target, data), problems.items[before:], drawn, read
             return data, problems.items[before:], drawn, read
 
-        def fill_chunk(jobs: list[tuple[PageSpec, str]]) -> None:
-            for spec, _target in jobs:
+        def fill_chunk(jobs: list[tuple[PageSpec, str, Any]]) -> None:
+            for spec, _target, _fingerprint in jobs:
                 fill(spec)
+            renderer.recorder.install()  # (for the chunk's pages, see Recorder.install)
+
+        def chunk_done() -> None:
+            renderer.recorder.uninstall()
+            if writer is not None:
+                writer.flush()
 
         # a chunk's Markdown bodies first, then its pages, then its files (render workers
         # write the pages): at 10,000 claims, 8,000 pages in one process took 3.36 CPU-s
         # body, page and file by turns, 2.98 with bodies first (and 2.94 by 256 pages)
-        hooks = Hooks(fill_chunk, writer.flush if writer is not None else None)
+        hooks = Hooks(fill_chunk, chunk_done)
 
         # work of the parent's own while workers draw the pages: started once they run (a
         # thread started before they are forked would be copied half-way)
@@ -583,7 +600,7 @@ class Builder:
                         problems.items.extend(found)  # duplicates (in one process) dropped below
                         continue
                     pages_cache[target] = (fingerprint, digest(data) if isinstance(data, bytes) else data.digest,
-                                           deps)
+                                           tuple(map(sys.intern, deps)))
                     kept = self.memory.get(target)
                     if kept is None or kept[0] != pages_cache[target][1]:
                         result.changed.append(target)
@@ -602,6 +619,8 @@ class Builder:
             raise BuildFailed(problems)
         for stale in set(pages_cache) - seen:
             del pages_cache[stale]
+        with result.phase("reads"):  # (the fingerprints of what the pages read, for the next build)
+            self.caches.facets = facets.table({dep for _fp, _digest, deps in pages_cache.values() for dep in deps})
         result.pages = len(specs)
         if staging is None:
             self._last = _LastSite(config, site, list(problems.items), global_key, renderer, groups,

@@ -13,6 +13,11 @@ page's fingerprint), of its plan's context and of the values it read. If each fa
 read has the fingerprint it had, every read gives the value it gave, so the drawing
 takes the same path and gives the same bytes. Objects no facet covers (an Appearance,
 a Segment) are reached only through a facet that covers their values.
+
+The check is cheap: the build keeps the fingerprint of every facet some page read
+(`Caches.facets`), works out which of them changed once (`Facets.changed_since`), and a
+page is drawn again if one of its reads is among them; a page's own fingerprint covers
+only what does not come from reads.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import dataclasses
 import datetime as dt
 import os
 from contextlib import contextmanager
+from itertools import repeat
 from typing import Any, Callable, Iterable, Iterator
 
 from .config import Verdict
@@ -50,19 +56,31 @@ def _facet(cls: type, name: str) -> str | None:
 
 
 class Recorder:
-    """The reads of the model made while `on`, as (object, attribute name) pairs."""
+    """The reads of the model made while `on`, as (object, attribute name) pairs in the
+    order made (a list: appending is cheaper than a set's hashing, and a memoised macro's
+    reads are the slice it made, see render.Memo)."""
 
     def __init__(self) -> None:
-        self.reads: set[Any] = set()
-        self._facets: dict[tuple[type, str], str | None] = {}
+        self.reads: list[Any] = []
+        # a read -> its dependency (None: none), worked out once per build; it holds the
+        # objects read, so no id is reused while it is kept (`clear` at each model)
+        self._deps: dict[Any, Dep | None] = {}
+        self._depth = 0  # `install`s not undone
 
-    @contextmanager
-    def on(self) -> Iterator[None]:
-        """Record the model's reads meanwhile, by any code of this process.
+    def clear(self) -> None:
+        """A new model: forget what was worked out for the last one's objects."""
+        self._deps = {}
 
-        The recorded classes get a `__getattribute__` for that time only: at ~0.1 us a read
-        it costs the build ~20 % of its drawing time, and nothing outside drawing."""
-        add = self.reads.add
+    def install(self) -> None:
+        """Record the model's reads from now on, by any code of this process, until as many
+        `uninstall`s. The recorded classes get a `__getattribute__` meanwhile: a Python call
+        for every read (~0.1 us), and none outside drawing. Installing it is a change of
+        the classes that empties Python's attribute caches (~25 us): a build installs it
+        once for a chunk of pages, and `render` clears the reads before each page."""
+        self._depth += 1
+        if self._depth > 1:
+            return
+        add = self.reads.append
         get = object.__getattribute__
 
         def recording(obj: Any, name: str) -> Any:
@@ -71,51 +89,48 @@ class Recorder:
 
         for cls in _RECORDED:
             cls.__getattribute__ = recording  # type: ignore[method-assign, assignment]
-        try:
-            yield
-        finally:
+
+    def uninstall(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
             for cls in _RECORDED:
                 del cls.__getattribute__
 
     @contextmanager
-    def apart(self) -> Iterator[set[Any]]:
-        """Reads made meanwhile kept apart, in the set given, and then added to the
-        page's: what a memoised macro read, to be added again wherever it is reused."""
-        outer = set(self.reads)
-        self.reads.clear()
-        mine: set[Any] = set()
+    def on(self) -> Iterator[None]:
+        self.install()
         try:
-            yield mine
+            yield
         finally:
-            mine.update(self.reads)
-            self.reads.update(outer)
+            self.uninstall()
+
+    def deps(self, reads: Iterable[Any]) -> frozenset[Dep]:
+        """The dependencies these reads amount to. A read may be a dependency already (a
+        memoised macro's, added where it is reused)."""
+        found = self._deps
+        unique = set(reads)
+        deps = set(map(found.get, unique, repeat(_NEW)))
+        if _NEW in deps:
+            for read in unique:
+                if read not in found:
+                    found[read] = read if type(read) is str else _dep_of(*read)
+            deps = set(map(found.__getitem__, unique))
+        deps.discard(None)
+        return frozenset(deps)
 
     def take(self) -> frozenset[Dep]:
         """The dependencies the reads so far amount to (and forget the reads)."""
-        deps = set()
-        facets = self._facets
-        for read in self.reads:
-            if type(read) is str:  # already a dependency (a memoised macro's, see `apart`)
-                deps.add(read)
-                continue
-            obj, name = read
-            cls = type(obj)
-            try:
-                facet = facets[cls, name]
-            except KeyError:
-                facet = facets[cls, name] = _facet(cls, name)
-            if facet is not None:
-                deps.add(f"{entity_key(obj)}#{facet}")
+        deps = self.deps(self.reads)
         self.reads.clear()
-        return frozenset(deps)
+        return deps
 
-    def as_deps(self, reads: Iterable[Any]) -> frozenset[Dep]:
-        """`take` of other reads (a memoised macro's), leaving the page's as they are."""
-        saved, self.reads = self.reads, set(reads)
-        try:
-            return self.take()
-        finally:
-            self.reads = saved
+
+_NEW = object()  # (a read not seen before)
+
+
+def _dep_of(obj: Any, name: str) -> Dep | None:
+    facet = _facet(type(obj), name)
+    return None if facet is None else f"{entity_key(obj)}#{facet}"
 
 
 def _keys(entities: Iterable[Any]) -> tuple[str, ...]:
@@ -196,6 +211,16 @@ class Facets:
     def values(self, deps: frozenset[Dep]) -> tuple[tuple[Dep, Any], ...]:
         value = self.value
         return tuple((dep, value(dep)) for dep in sorted(deps))
+
+    def changed_since(self, table: dict[Dep, Any]) -> set[Dep]:
+        """The dependencies whose fingerprints are not those of `table` (the last build's)."""
+        value = self.value
+        return {dep for dep, old in table.items() if value(dep) != old}
+
+    def table(self, deps: Iterable[Dep]) -> dict[Dep, Any]:
+        """The fingerprints of these dependencies now, for the next build's `changed_since`."""
+        value = self.value
+        return {dep: value(dep) for dep in deps}
 
     def snapshot(self, keys: Iterable[str]) -> dict[Dep, Any]:
         """The fingerprints of every dependency on these objects, before the model changes."""

@@ -294,14 +294,14 @@ class Memo:
         found = self._table.get(key)
         if found is not None:
             if recorder is not None:
-                recorder.reads.update(found[1])
+                recorder.reads.extend(found[1])
             return found[0]
         if recorder is None:
             output, deps = macro(*args, **kwargs), frozenset()
         else:
-            with recorder.apart() as reads:
-                output = macro(*args, **kwargs)
-            deps = recorder.as_deps(reads)
+            start = len(recorder.reads)
+            output = macro(*args, **kwargs)
+            deps = recorder.deps(recorder.reads[start:])
         self._put(key, output, deps)
         if self._drawn is not None:
             self._drawn.append(key)
@@ -331,6 +331,7 @@ class Renderer:
     def forget(self, objects: set[Any] | None = None) -> None:
         """Drop what `memo()` drew (for `objects` only, if given): the model changed."""
         memo = self._memo()
+        self.recorder.clear()
         if memo is not None:
             if objects is None:
                 memo.reset()
@@ -415,6 +416,7 @@ class Renderer:
         model is then in `deps`."""
         try:
             template = self.env.get_template(spec.template)
+            self.recorder.reads.clear()  # (reads between pages, while installed for a chunk)
             with self.recorder.on():
                 html = template.render(site=self.site, page_path=spec.path, **spec.context)
         except jinja2.TemplateSyntaxError as exc:
