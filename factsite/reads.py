@@ -109,7 +109,7 @@ class Recorder:
         memoised macro's, added where it is reused)."""
         found = self._deps
         unique = set(reads)
-        deps = set(map(found.get, unique, repeat(_NEW)))
+        deps: set[Any] = set(map(found.get, unique, repeat(_NEW)))
         if _NEW in deps:
             for read in unique:
                 if read not in found:

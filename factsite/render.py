@@ -296,6 +296,7 @@ class Memo:
             if recorder is not None:
                 recorder.reads.extend(found[1])
             return found[0]
+        deps: frozenset[str]
         if recorder is None:
             output, deps = macro(*args, **kwargs), frozenset()
         else:
