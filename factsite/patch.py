@@ -1,12 +1,12 @@
 """Edits the preview draws on its last good site instead of rebuilding it.
 
 An editor writing context notes saves the same file again and again, changing
-only its body. Lists, cards, feeds, the sitemap and the search index show
-front matter only (the deps in pages.py say so), so such a save can change one
-page: the entry's own (`body_edits`). A claim's front matter (its verdict, tags,
-date, speaker, sources) shows on more pages, but on a known few: its speaker's,
-event's, sources' and tags' pages and feeds, the lists and the home page
-(`ClaimPatch`). Re-linking one claim and re-planning those groups takes
+only its body: the pages drawn again are those whose drawing read it (reads.py),
+its own page with the default templates (`body_edits`). A claim's front matter
+(its verdict, tags, date, speaker, sources) changes which claims some lists hold:
+its speaker's, event's, sources' and tags' pages and feeds, the lists and the
+home page are planned again (`ClaimPatch`), and any page that read what changed
+is drawn again. Re-linking one claim and re-planning those groups takes
 milliseconds at any archive size; rebuilding the model of 10,000 claims took a
 second. Anything else (new or deleted files, speakers, events, sources, whose
 text other pages quote, templates, config) goes through the full build, and so

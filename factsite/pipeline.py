@@ -367,7 +367,7 @@ class Builder:
         for edit in edits:
             edit.apply()
         last.facets.forget(keys)
-        changed = last.facets.changed(before)
+        changed = last.facets.changed_since(before)
         self._keep_reads([(edit.raw, edit.stamp) for edit in edits])
         last.renderer.memo_forget_reading(changed)
         result = self._redraw(last, self._reading(last, changed), set(), changed)
@@ -388,7 +388,7 @@ class Builder:
         before = last.facets.snapshot(keys)
         redo, stale, changed_entries = patch.apply()
         last.facets.forget(keys)
-        changed = last.facets.changed(before)
+        changed = last.facets.changed_since(before)
         for new in patch.new.values():
             last.by_path[new.source_path] = new
         self._keep_reads([(raw, stamp) for _old, raw, stamp in edits])
@@ -452,8 +452,9 @@ class Builder:
             hashed = digest(data)
             deps = tuple(sorted(last.renderer.deps))
             table.update(last.facets.table(dep for dep in deps if dep not in table))
-            self.caches.pages[target] = (fingerprint or self._page_fingerprint(last.global_key, spec),
-                                         hashed, deps)
+            if fingerprint is None:  # (a page new to the plan)
+                fingerprint = self._page_fingerprint(last.global_key, spec)
+            self.caches.pages[target] = (fingerprint, hashed, deps)
             if self.memory.get(target, ("",))[0] != hashed:
                 result.changed.append(target)
             self.memory[target] = (hashed, data)

@@ -208,12 +208,9 @@ class Facets:
         self._values[dep] = value
         return value
 
-    def values(self, deps: frozenset[Dep]) -> tuple[tuple[Dep, Any], ...]:
-        value = self.value
-        return tuple((dep, value(dep)) for dep in sorted(deps))
-
     def changed_since(self, table: dict[Dep, Any]) -> set[Dep]:
-        """The dependencies whose fingerprints are not those of `table` (the last build's)."""
+        """The dependencies whose fingerprints are not those of `table` (the last build's,
+        or a `snapshot`)."""
         value = self.value
         return {dep for dep, old in table.items() if value(dep) != old}
 
@@ -223,13 +220,9 @@ class Facets:
         return {dep: value(dep) for dep in deps}
 
     def snapshot(self, keys: Iterable[str]) -> dict[Dep, Any]:
-        """The fingerprints of every dependency on these objects, before the model changes."""
-        return {dep: self.value(dep) for dep in every_dep(keys)}
-
-    def changed(self, before: dict[Dep, Any]) -> set[Dep]:
-        """The dependencies of a `snapshot` whose fingerprints are not what they were (call
-        `forget` for those objects first)."""
-        return {dep for dep, value in before.items() if self.value(dep) != value}
+        """The fingerprints of every dependency on these objects, before the model changes
+        (then `forget` them, and `changed_since` the snapshot)."""
+        return self.table(every_dep(keys))
 
     def forget(self, keys: Iterable[str] | None = None) -> None:
         """The model changed (the preview's edits): for the entities of `keys`, or all."""
